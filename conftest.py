@@ -1,0 +1,77 @@
+"""The lab's pytest wiring: a marker per scenario, the shared fixtures, and a JSON record of what
+each test observed (read by ``pitfall-lab run``)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pitfall_lab import procs, scenario
+
+
+def pytest_addoption(parser):
+    parser.addoption("--lab-json", metavar="PATH",
+                     help="write each test's outcome and observed symptom to PATH as JSON")
+
+
+def pytest_configure(config):
+    try:
+        config.lab_scenarios = scenario.load_all()
+    except scenario.MetadataError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    for sid, s in config.lab_scenarios.items():
+        config.addinivalue_line("markers", f"{sid}: {s.code} {s.title}")
+    if config.getoption("--lab-json") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(ResultRecorder(config.getoption("--lab-json")))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests in tests/test_<scenario>.py carry that scenario's marker."""
+    for item in items:
+        sid = item.path.stem.removeprefix("test_")
+        if sid in config.lab_scenarios:
+            item.add_marker(getattr(pytest.mark, sid))
+
+
+class ResultRecorder:
+    """Collects every test's outcome and observed symptom; lives in the xdist controller."""
+
+    def __init__(self, path: str):
+        self.path, self.rows = Path(path), []
+
+    def pytest_runtest_logreport(self, report):
+        if report.when == "call" or report.outcome != "passed":
+            self.rows.append({
+                "nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
+                "duration": round(report.duration, 3),
+                "observed": dict(report.user_properties).get("observed"),
+                "error": report.longreprtext.strip().splitlines()[-1] if report.failed else None,
+            })
+
+    def pytest_sessionfinish(self):
+        self.path.write_text(json.dumps(self.rows, indent=1))
+
+
+@pytest.fixture
+def observe(record_property):
+    """Record what a variant was seen to do (shown by ``pitfall-lab run``) and return it."""
+    def _observe(text):
+        record_property("observed", text)
+        return text
+    return _observe
+
+
+@pytest.fixture
+def dev_server():
+    """Start a long-running app process; every one is stopped, with its children, at teardown."""
+    started: list[procs.LiveProcess] = []
+
+    def start(args, cwd: Path, env: dict | None = None) -> procs.LiveProcess:
+        server = procs.LiveProcess(args, cwd=cwd, env=env)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

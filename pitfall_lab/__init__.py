@@ -1,0 +1,1 @@
+"""The Flask-SQLAlchemy Pitfall Lab: documented failures as runnable evidence."""

@@ -1,0 +1,238 @@
+"""Scenario metadata: one TOML file per scenario under ``scenarios/``, one schema for all.
+
+A malformed file raises :class:`MetadataError`, whose message is one line naming the
+file and the field.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(os.environ.get("PITFALL_LAB_ROOT") or Path(__file__).resolve().parents[1])
+SCENARIO_DIR = ROOT / "scenarios"
+SEED_NAME = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt$")
+ID_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+SERVERS = {"postgresql", "mariadb", "redis", "uwsgi", "gunicorn"}
+
+
+class MetadataError(Exception):
+    """A scenario file breaks the schema; ``str()`` is one line: file, field, problem."""
+
+
+class UnknownScenario(LookupError):
+    pass
+
+
+def installed(package: str) -> str | None:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def installed_versions() -> dict[str, str | None]:
+    return {p: installed(p) for p in ("flask", "flask-sqlalchemy", "sqlalchemy", "werkzeug")}
+
+
+@dataclass(frozen=True)
+class Symptom:
+    case: str
+    text: str
+    when: tuple[Requirement, ...] = ()
+
+    def applies(self) -> bool:
+        for req in self.when:
+            found = installed(req.name)
+            if found is None or not req.specifier.contains(found, prereleases=True):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Variant:
+    scenario: str
+    kind: str  # "repro" or "fix"
+    name: str  # "" when the scenario has a single repro or a single fix
+    path: Path
+    summary: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}-{self.name}" if self.name else self.kind
+
+    def copy_to(self, parent: Path) -> Path:
+        """A private copy of the variant's files to run, so that no run sees another's state."""
+        dest = parent / str(self)
+        shutil.copytree(self.path, dest, ignore=shutil.ignore_patterns(
+            "__pycache__", "instance", "*.db", ".pytest_cache"))
+        return dest
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    code: str
+    title: str
+    seeds: tuple[str, ...]
+    root_cause: str
+    symptoms: tuple[Symptom, ...]
+    repros: tuple[Variant, ...]
+    fixes: tuple[Variant, ...]
+    catches: tuple[str, ...]
+    references: tuple[str, ...]
+    servers: tuple[str, ...]
+    source: Path
+
+    @property
+    def variants(self) -> tuple[Variant, ...]:
+        return self.repros + self.fixes
+
+    def variant(self, name: str) -> Variant:
+        for v in self.variants:
+            if str(v) == name:
+                return v
+        known = ", ".join(str(v) for v in self.variants)
+        raise UnknownScenario(f"scenario {self.id!r} has no variant {name!r} (known: {known})")
+
+    def symptom(self, case: str) -> str:
+        """The exact symptom text this scenario declares for ``case`` on the installed versions."""
+        cases = [s for s in self.symptoms if s.case == case]
+        if not cases:
+            raise LookupError(f"{self.source.name}: no symptom with case {case!r}")
+        matching = [s for s in cases if s.applies()]
+        if len(matching) != 1:
+            on = ", ".join(f"{k} {v}" for k, v in installed_versions().items())
+            raise LookupError(
+                f"{self.source.name}: {len(matching)} symptoms for case {case!r} match {on}; "
+                "declare exactly one for these versions"
+            )
+        return matching[0].text
+
+
+class _Fields:
+    """Reads one TOML table, turning every schema violation into a one-line error."""
+
+    def __init__(self, source: Path, table: dict, where: str = ""):
+        self.source, self.table, self.where = source, table, where
+
+    def fail(self, name: str, problem: str):
+        raise MetadataError(f"{self.source}: {self.where}{name}: {problem}")
+
+    def str(self, name: str, *, default: str | None = None, pattern: re.Pattern | None = None) -> str:
+        value = self.table.get(name, default)
+        if value is None:
+            self.fail(name, "missing")
+        if not isinstance(value, str) or (not value.strip() and default is None):
+            self.fail(name, "must be a non-empty string")
+        if pattern and not pattern.match(value):
+            self.fail(name, f"{value!r} does not match {pattern.pattern}")
+        return value.strip()
+
+    def strs(self, name: str, *, required: bool = True) -> tuple[str, ...]:
+        value = self.table.get(name, None if required else [])
+        if value is None:
+            self.fail(name, "missing")
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            self.fail(name, "must be a list of non-empty strings")
+        if required and not value:
+            self.fail(name, "must not be empty")
+        return tuple(value)
+
+    def tables(self, name: str) -> list[_Fields]:
+        value = self.table.get(name)
+        if not isinstance(value, list) or not value or not all(isinstance(t, dict) for t in value):
+            self.fail(name, "must be one or more [[" + name + "]] tables")
+        return [_Fields(self.source, t, f"{self.where}{name}[{i}].") for i, t in enumerate(value)]
+
+    def only(self, allowed: set[str]):
+        extra = sorted(set(self.table) - allowed)
+        if extra:
+            self.fail(extra[0], "unknown field")
+
+
+def _variants(sid: str, kind: str, fields: list[_Fields]) -> tuple[Variant, ...]:
+    many = len(fields) > 1
+    out = []
+    for f in fields:
+        f.only({"name", "summary"})
+        name = f.str("name", default="", pattern=re.compile(r"^([a-z][a-z0-9_]*)?$"))
+        if many and not name:
+            f.fail("name", f"required when a scenario has several {kind}es")
+        base = ROOT / ("repros" if kind == "repro" else "fixes") / sid
+        path = base / name if many else base
+        if not path.is_dir():
+            f.fail("name", f"no directory {path.relative_to(ROOT)}")
+        out.append(Variant(sid, kind, name if many else "", path, f.str("summary")))
+    if len({v.name for v in out}) != len(out):
+        fields[0].fail("name", f"duplicate {kind} names")
+    return tuple(out)
+
+
+def _symptom(f: _Fields) -> Symptom:
+    f.only({"case", "text", "when"})
+    when = []
+    for spec in f.strs("when", required=False):
+        try:
+            when.append(Requirement(spec))
+        except InvalidRequirement as exc:
+            f.fail("when", f"{spec!r} is not a requirement specifier ({exc})")
+    return Symptom(f.str("case"), f.str("text"), tuple(when))
+
+
+def load_file(path: Path) -> Scenario:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise MetadataError(f"{path}: not valid TOML ({exc})") from None
+    f = _Fields(path, data)
+    f.only({"id", "code", "title", "seeds", "root_cause", "symptoms", "repros", "fixes",
+            "catches", "references", "servers"})
+    sid = f.str("id", pattern=ID_NAME)
+    if sid != path.stem:
+        f.fail("id", f"{sid!r} differs from the file name {path.stem!r}")
+    seeds = f.strs("seeds")
+    for seed in seeds:
+        if not SEED_NAME.match(seed):
+            f.fail("seeds", f"{seed!r} is not a seed file name like 001_5c707df2ac66e183.txt")
+    servers = f.strs("servers", required=False)
+    for server in servers:
+        if server not in SERVERS:
+            f.fail("servers", f"{server!r} is not one of {sorted(SERVERS)}")
+    return Scenario(
+        id=sid,
+        code=f.str("code", pattern=re.compile(r"^S\d\d[a-z]?$")),
+        title=f.str("title"),
+        seeds=seeds,
+        root_cause=f.str("root_cause"),
+        symptoms=tuple(_symptom(s) for s in f.tables("symptoms")),
+        repros=_variants(sid, "repro", f.tables("repros")),
+        fixes=_variants(sid, "fix", f.tables("fixes")),
+        catches=f.strs("catches", required=False),
+        references=f.strs("references"),
+        servers=servers,
+        source=path,
+    )
+
+
+def load_all() -> dict[str, Scenario]:
+    scenarios = [load_file(p) for p in sorted(SCENARIO_DIR.glob("*.toml"))]
+    return {s.id: s for s in sorted(scenarios, key=lambda s: s.code)}
+
+
+def load(sid: str) -> Scenario:
+    path = SCENARIO_DIR / f"{sid}.toml"
+    if not ID_NAME.match(sid) or not path.is_file():
+        known = ", ".join(p.stem for p in sorted(SCENARIO_DIR.glob("*.toml")))
+        raise UnknownScenario(f"unknown scenario {sid!r} (known: {known})")
+    return load_file(path)
