@@ -1,0 +1,20 @@
+import os
+
+from flask import Flask
+
+from database import db
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "sqlite:///shop.db")
+    db.init_app(app)
+
+    @app.cli.command("count-users")
+    def count_users():
+        """Print how many users there are."""
+        from models import User
+
+        print(f"{User.query.count()} users")
+
+    return app

@@ -1,0 +1,24 @@
+import os
+
+from flask import Flask
+
+from .database import db
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "sqlite:///tokens.db")
+    db.init_app(app)
+    from . import models  # noqa: F401  (register the tables)
+
+    with app.app_context():
+        db.create_all()
+
+    @app.cli.command("remove-old-tokens")
+    def remove_old_tokens_command():
+        """Delete the tokens created more than 40 days ago."""
+        from .scheduled_tasks.remove_old_tokens import remove_old_tokens
+
+        remove_old_tokens()
+
+    return app

@@ -1,0 +1,16 @@
+import os
+
+from flask import Flask
+
+from .database import db
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "sqlite:///tokens.db")
+    db.init_app(app)
+    from . import models  # noqa: F401  (register the tables)
+
+    with app.app_context():
+        db.create_all()
+    return app
