@@ -1,0 +1,46 @@
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.model import Model
+
+
+# A model class, not a declarative base: each extension builds a base of its own from it.
+class MyModel(Model):
+    pass
+
+
+class Config:
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+
+app_a = Flask("app_a")
+app_a.config.from_object(Config)
+db_a = SQLAlchemy(app_a, model_class=MyModel)
+
+app_b = Flask("app_b")
+app_b.config.from_object(Config)
+db_b = SQLAlchemy(app_b, model_class=MyModel)
+
+
+class A(db_a.Model):
+    __tablename__ = "a"
+    id = db_a.Column(db_a.Integer, primary_key=True, autoincrement=True)
+    content = db_a.Column(db_a.Text, nullable=False)
+
+
+class B(db_b.Model):
+    __tablename__ = "b"
+    id = db_b.Column(db_b.Integer, primary_key=True, autoincrement=True)
+    content = db_b.Column(db_b.Text, nullable=False)
+
+
+@app_a.route("/a")
+def a():
+    a_s = A.query.all()
+    return [a.content for a in a_s]
+
+
+@app_b.route("/b")
+def b():
+    bs = B.query.all()
+    return [b.content for b in bs]
