@@ -10,6 +10,8 @@ from hypothesis import HealthCheck, settings
 
 from pitfall_lab import procs, scenario
 
+pytest_plugins = ["pytester"]
+
 # Same examples every run, no example database left in the work tree; each example may start
 # a fresh interpreter, so no per-example deadline.
 settings.register_profile("lab", derandomize=True, database=None, deadline=None,

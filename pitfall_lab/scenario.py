@@ -127,7 +127,8 @@ class _Fields:
         self.source, self.table, self.where = source, table, where
 
     def fail(self, name: str, problem: str):
-        raise MetadataError(f"{self.source}: {self.where}{name}: {problem}")
+        first_line = problem.strip().splitlines()[0]  # some library messages draw a caret below
+        raise MetadataError(f"{self.source}: {self.where}{name}: {first_line}")
 
     def str(self, name: str, *, default: str | None = None, pattern: re.Pattern | None = None) -> str:
         value = self.table.get(name, default)
@@ -163,17 +164,16 @@ class _Fields:
 
 def _variants(sid: str, kind: str, fields: list[_Fields]) -> tuple[Variant, ...]:
     many = len(fields) > 1
-    out = []
+    out: list[Variant] = []
     for f in fields:
         f.only({"name", "summary"})
         name = f.str("name", default="", pattern=re.compile(r"^([a-z][a-z0-9_]*)?$"))
         if many and not name:
             f.fail("name", f"required when a scenario has several {kind}es")
-        base = ROOT / ("repros" if kind == "repro" else "fixes") / sid
-        path = base / name if many else base
+        path = ROOT / ("repros" if kind == "repro" else "fixes") / sid / name
         if not path.is_dir():
             f.fail("name", f"no directory {path.relative_to(ROOT)}")
-        out.append(Variant(sid, kind, name if many else "", path, f.str("summary")))
+        out.append(Variant(sid, kind, name, path, f.str("summary")))
     if len({v.name for v in out}) != len(out):
         fields[0].fail("name", f"duplicate {kind} names")
     return tuple(out)
@@ -194,7 +194,7 @@ def load_file(path: Path) -> Scenario:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise MetadataError(f"{path}: not valid TOML ({exc})") from None
+        raise MetadataError(f"{path}: not valid TOML ({str(exc).splitlines()[0]})") from None
     f = _Fields(path, data)
     f.only({"id", "code", "title", "seeds", "root_cause", "symptoms", "repros", "fixes",
             "catches", "references", "servers"})

@@ -1,0 +1,120 @@
+"""``pitfall-lab``: list the scenarios, show one, run one."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import click
+
+from pitfall_lab import scenario, treediff
+
+EXIT_BAD_INPUT = 2
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT):
+    click.echo(f"pitfall-lab: {message}", err=True)
+    sys.exit(code)
+
+
+def _load(sid: str) -> scenario.Scenario:
+    try:
+        return scenario.load(sid)
+    except (scenario.UnknownScenario, scenario.MetadataError) as exc:
+        _fail(str(exc).strip("'\""))
+
+
+@click.group()
+def main():
+    """Runnable evidence of the failures of Flask + Flask-SQLAlchemy + SQLAlchemy."""
+
+
+@main.command("list")
+def list_():
+    """The scenarios, their seeds and variants."""
+    try:
+        scenarios = scenario.load_all()
+    except scenario.MetadataError as exc:
+        _fail(str(exc))
+    for s in scenarios.values():
+        click.echo(f"{s.code:<4} {s.id:<24} {s.title}")
+        click.echo(f"     seeds: {', '.join(s.seeds)}")
+        click.echo(f"     variants: {', '.join(str(v) for v in s.variants)}")
+
+
+@main.command()
+@click.argument("scenario_id", metavar="SCENARIO")
+def show(scenario_id):
+    """The symptom, the cause, and each fix as a diff from the repro."""
+    s = _load(scenario_id)
+    click.secho(f"{s.code} {s.title}", bold=True)
+    click.echo(f"seeds: {', '.join(s.seeds)}")
+    click.secho("\nSymptoms", bold=True)
+    for sym in s.symptoms:
+        when = ", ".join(map(str, sym.when)) or "all versions"
+        mark = "*" if sym.applies() else " "
+        click.echo(f"{mark} [{sym.case}] ({when})")
+        click.echo(textwrap.indent(sym.text, "    "))
+    click.echo("  (* applies to the installed versions)")
+    click.secho("\nRoot cause", bold=True)
+    click.echo(textwrap.fill(" ".join(s.root_cause.split()), 88))
+    for label, items in (("Catches", s.catches), ("References", s.references)):
+        if items:
+            click.secho(f"\n{label}", bold=True)
+            for item in items:
+                click.echo(textwrap.fill(item, 88, initial_indent="- ", subsequent_indent="  "))
+    repro = s.repros[0]
+    for fix in s.fixes:
+        label = f"Fix {fix.name}" if fix.name else "Fix"
+        click.secho(f"\n{label}: {fix.summary}", bold=True)
+        click.echo(treediff.unified(repro.path, fix.path,
+                                    str(repro.path.relative_to(scenario.ROOT)),
+                                    str(fix.path.relative_to(scenario.ROOT))), nl=False)
+
+
+@main.command()
+@click.argument("scenario_id", metavar="SCENARIO")
+@click.option("--variant", "variants", multiple=True, metavar="NAME",
+              help="repro, repro-<name> or fix-<name>; repeatable; default: all")
+def run(scenario_id, variants):
+    """Run a scenario's tests and print what each variant was observed to do."""
+    s = _load(scenario_id)
+    for name in variants:
+        try:
+            s.variant(name)
+        except scenario.UnknownScenario as exc:
+            _fail(str(exc).strip("'\""))
+    rows = run_tests(s, variants)
+    if not rows:
+        _fail(f"no test ran for {s.id}", code=1)
+    failed = False
+    for row in rows:
+        test = row["nodeid"].split("::", 1)[1]
+        verdict = {"passed": "as declared", "failed": "NOT as declared",
+                   "skipped": "skipped"}[row["outcome"]]
+        failed |= row["outcome"] == "failed"
+        click.echo(f"{test}  [{verdict}, {row['duration']:.2f}s]")
+        if row["observed"]:
+            click.echo(textwrap.indent(str(row["observed"]), "    observed: ", lambda _: True))
+        if row["error"]:
+            click.echo(f"    error: {row['error']}")
+    sys.exit(1 if failed else 0)
+
+
+def run_tests(s: scenario.Scenario, variants: tuple[str, ...]) -> list[dict]:
+    """Run the scenario's test module in a child pytest; return its recorded rows."""
+    with tempfile.TemporaryDirectory() as tmp:
+        record = Path(tmp) / "record.json"
+        args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                f"--rootdir={scenario.ROOT}", f"--lab-json={record}", "-m", s.id,
+                str(scenario.ROOT / "tests" / f"test_{s.id}.py")]
+        if variants:
+            args += ["-k", " or ".join(f"[{v}]" for v in variants)]
+        done = subprocess.run(args, cwd=scenario.ROOT, capture_output=True, text=True, timeout=900)
+        if not record.exists():
+            _fail(f"pytest did not run: {(done.stderr or done.stdout).strip().splitlines()[-1:]}",
+                  code=1)
+        return json.loads(record.read_text())

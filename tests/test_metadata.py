@@ -1,0 +1,75 @@
+"""The metadata schema: every shipped file loads, a broken one fails in one line naming the field."""
+import pytest
+
+from pitfall_lab import scenario
+
+GOOD = """
+id = "demo"
+code = "S99"
+title = "A demo"
+seeds = ["001_5c707df2ac66e183.txt"]
+root_cause = "Because."
+references = ["https://example.org/"]
+
+[[symptoms]]
+case = "run"
+text = "RuntimeError: boom"
+
+[[repros]]
+summary = "fails"
+
+[[fixes]]
+summary = "works"
+"""
+
+
+@pytest.fixture
+def lab(tmp_path, monkeypatch):
+    monkeypatch.setattr(scenario, "ROOT", tmp_path)
+    monkeypatch.setattr(scenario, "SCENARIO_DIR", tmp_path / "scenarios")
+    for folder in ("scenarios", "repros/demo", "fixes/demo"):
+        (tmp_path / folder).mkdir(parents=True)
+
+    def write(text: str):
+        path = tmp_path / "scenarios" / "demo.toml"
+        path.write_text(text)
+        return path
+    return write
+
+
+def test_every_shipped_scenario_declares_one_symptom_per_case_for_these_versions():
+    scenarios = scenario.load_all()
+    assert len(scenarios) >= 5
+    for s in scenarios.values():
+        assert s.repros and s.fixes
+        for case in {sym.case for sym in s.symptoms}:
+            assert s.symptom(case)
+
+
+def test_a_good_file_loads(lab):
+    s = scenario.load_file(lab(GOOD))
+    assert (s.id, [str(v) for v in s.variants], s.symptom("run")) == ("demo", ["repro", "fix"],
+                                                                        "RuntimeError: boom")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda t: t.replace('title = "A demo"\n', ""), "demo.toml: title: missing"),
+    (lambda t: t.replace('code = "S99"', 'code = "S99"\ncolour = "red"'), "demo.toml: colour: unknown field"),
+    (lambda t: t.replace('"001_5c707df2ac66e183.txt"', '"seed.txt"'), "demo.toml: seeds: 'seed.txt' is not a seed file name"),
+    (lambda t: t.replace('case = "run"', 'case = "run"\nwhen = ["flask >= 3 <"]'), "demo.toml: symptoms[0].when: 'flask >= 3 <' is not a requirement"),
+    (lambda t: t.replace('summary = "works"', 'name = "gone"\nsummary = "works"'), "demo.toml: fixes[0].name: no directory fixes/demo/gone"),
+    (lambda t: t.replace('id = "demo"', 'id = "other"'), "demo.toml: id: 'other' differs from the file name"),
+    (lambda t: t.replace("[[repros]]", "[[repros"), "demo.toml: not valid TOML"),
+    (lambda t: t.replace('[[symptoms]]\ncase = "run"\ntext = "RuntimeError: boom"\n', ""), "demo.toml: symptoms: must be one or more"),
+])
+def test_a_broken_file_fails_in_one_line_naming_the_field(lab, edit, message):
+    with pytest.raises(scenario.MetadataError) as caught:
+        scenario.load_file(lab(edit(GOOD)))
+    assert len(str(caught.value).splitlines()) == 1
+    assert message in str(caught.value)
+
+
+def test_a_case_with_no_symptom_for_these_versions_is_an_error(lab):
+    s = scenario.load_file(lab(GOOD.replace('case = "run"', 'case = "run"\nwhen = ["flask<0.1"]')))
+    with pytest.raises(LookupError, match="0 symptoms for case 'run' match"):
+        s.symptom("run")
