@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -104,16 +105,48 @@ def run(scenario_id, variants):
     sys.exit(1 if failed else 0)
 
 
-def run_tests(s: scenario.Scenario, variants: tuple[str, ...]) -> list[dict]:
-    """Run the scenario's test module in a child pytest; return its recorded rows."""
+@main.command()
+@click.argument("scenario_ids", metavar="SCENARIO...", nargs=-1, required=True)
+@click.option("--runs", default=50, show_default=True, type=click.IntRange(1, 10_000),
+              help="how many times to run each test")
+@click.option("-n", "workers", default="2", show_default=True, help="pytest-xdist workers")
+def stress(scenario_ids, runs, workers):
+    """Run scenarios' tests many times; print per variant how often it behaved as declared."""
+    chosen = [_load(sid) for sid in scenario_ids]
+    rows = run_tests(chosen, (), ["--count", str(runs), "-n", workers], timeout=None)
+    tally: dict[str, list[int]] = {}
+    for row in rows:
+        if row["when"] != "call" and row["outcome"] != "failed":
+            continue
+        module, _, test = row["nodeid"].partition("::")
+        test = re.sub(r"-\d+-\d+\]$", "]", test)  # pytest-repeat's "-<i>-<n>" suffix
+        key = f"{Path(module).stem.removeprefix('test_')}::{test}"
+        tally.setdefault(key, [0, 0])
+        tally[key][0] += row["outcome"] == "passed"
+        tally[key][1] += 1
+    failed = False
+    for key, (ok, total) in sorted(tally.items()):
+        verb = "reproduced" if re.search(r"\[repro(-|\])", key) else "held"
+        failed |= ok != total
+        click.echo(f"{key}: {verb} {ok}/{total}")
+    sys.exit(1 if failed or not tally else 0)
+
+
+def run_tests(scenarios, variants: tuple[str, ...], extra: list[str] = (),
+              timeout: float | None = 900) -> list[dict]:
+    """Run the scenarios' test modules in a child pytest; return its recorded rows."""
+    if isinstance(scenarios, scenario.Scenario):
+        scenarios = [scenarios]
     with tempfile.TemporaryDirectory() as tmp:
         record = Path(tmp) / "record.json"
         args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                f"--rootdir={scenario.ROOT}", f"--lab-json={record}", "-m", s.id,
-                str(scenario.ROOT / "tests" / f"test_{s.id}.py")]
+                f"--rootdir={scenario.ROOT}", f"--lab-json={record}",
+                "-m", " or ".join(s.id for s in scenarios), *extra,
+                *(str(scenario.ROOT / "tests" / f"test_{s.id}.py") for s in scenarios)]
         if variants:
             args += ["-k", " or ".join(f"[{v}]" for v in variants)]
-        done = subprocess.run(args, cwd=scenario.ROOT, capture_output=True, text=True, timeout=900)
+        done = subprocess.run(args, cwd=scenario.ROOT, capture_output=True, text=True,
+                              timeout=timeout)
         if not record.exists():
             _fail(f"pytest did not run: {(done.stderr or done.stdout).strip().splitlines()[-1:]}",
                   code=1)

@@ -130,7 +130,8 @@ class _Fields:
         first_line = problem.strip().splitlines()[0]  # some library messages draw a caret below
         raise MetadataError(f"{self.source}: {self.where}{name}: {first_line}")
 
-    def str(self, name: str, *, default: str | None = None, pattern: re.Pattern | None = None) -> str:
+    def str(self, name: str, *, default: str | None = None, pattern: re.Pattern | None = None,
+            exact: bool = False) -> str:
         value = self.table.get(name, default)
         if value is None:
             self.fail(name, "missing")
@@ -138,7 +139,7 @@ class _Fields:
             self.fail(name, "must be a non-empty string")
         if pattern and not pattern.match(value):
             self.fail(name, f"{value!r} does not match {pattern.pattern}")
-        return value.strip()
+        return value.strip("\n") if exact else value.strip()
 
     def strs(self, name: str, *, required: bool = True) -> tuple[str, ...]:
         value = self.table.get(name, None if required else [])
@@ -187,7 +188,7 @@ def _symptom(f: _Fields) -> Symptom:
             when.append(Requirement(spec))
         except InvalidRequirement as exc:
             f.fail("when", f"{spec!r} is not a requirement specifier ({exc})")
-    return Symptom(f.str("case"), f.str("text"), tuple(when))
+    return Symptom(f.str("case"), f.str("text", exact=True), tuple(when))
 
 
 def load_file(path: Path) -> Scenario:

@@ -1,0 +1,31 @@
+import os
+
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "sqlite:///app.db")
+db = SQLAlchemy(app)
+
+
+class User(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(80), nullable=False)
+
+
+@app.cli.command("init-db")
+def init_db():
+    """Create the tables and the admin user; safe to run again."""
+    db.create_all()
+    if db.session.get(User, 1) is None:
+        db.session.add(User(id=1, name="admin"))
+        db.session.commit()
+
+
+@app.route("/users")
+def users():
+    return {"users": [u.name for u in User.query.order_by(User.id)]}
+
+
+if __name__ == "__main__":
+    app.run(debug=True, port=int(os.environ.get("PORT", 5000)))

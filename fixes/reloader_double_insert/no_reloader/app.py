@@ -1,0 +1,28 @@
+import os
+
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "sqlite:///app.db")
+db = SQLAlchemy(app)
+
+
+class User(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(80), nullable=False)
+
+
+with app.app_context():
+    db.create_all()
+    db.session.add(User(id=1, name="admin"))
+    db.session.commit()
+
+
+@app.route("/users")
+def users():
+    return {"users": [u.name for u in User.query.order_by(User.id)]}
+
+
+if __name__ == "__main__":
+    app.run(debug=True, use_reloader=False, port=int(os.environ.get("PORT", 5000)))
