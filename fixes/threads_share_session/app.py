@@ -1,0 +1,31 @@
+import os
+
+from flask import Flask, request
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "sqlite:///app.db")
+db = SQLAlchemy(app)
+
+
+class User(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(80), nullable=False)
+
+
+with app.app_context():
+    db.create_all()
+
+
+@app.get("/users/<int:user_id>")
+def get_user(user_id):
+    user = db.session.get(User, user_id)
+    return {"name": user.name}
+
+
+@app.post("/users")
+def add_user():
+    user = User(name=request.json["name"])
+    db.session.add(user)
+    db.session.commit()
+    return {"id": user.id}, 201
