@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from pitfall_lab import procs, scenario
+from pitfall_lab import procs, scenario, servers
 
 pytest_plugins = ["pytester"]
 
@@ -84,3 +84,30 @@ def dev_server():
     yield start
     for server in started:
         server.stop()
+
+
+# Redis, for the rq scenarios: one throwaway server per test session (per xdist worker), on a
+# random loopback port, started and stopped by pytest-redis.
+try:
+    from pytest_redis import factories
+except ImportError:
+    factories = None
+
+if factories and servers.redis_server():
+    redis_proc = factories.redis_proc(executable=servers.redis_server(), host="127.0.0.1",
+                                      port=None, save="")
+else:
+    @pytest.fixture(scope="session")
+    def redis_proc():
+        servers.missing("redis")
+
+
+@pytest.fixture
+def redis_url(redis_proc):
+    """The URL of an empty Redis database for this test."""
+    import redis
+
+    url = f"redis://{redis_proc.host}:{redis_proc.port}/0"
+    with redis.Redis.from_url(url) as client:
+        client.flushdb()
+    return url

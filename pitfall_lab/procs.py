@@ -17,6 +17,11 @@ BIN = Path(sys.executable).parent
 _EXC_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit|Warning)|Error): .*")
 
 
+def exception_lines(text: str) -> list[str]:
+    """The lines of a traceback text that name an exception and its message."""
+    return [line for line in text.splitlines() if _EXC_LINE.match(line)]
+
+
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment a user's shell would give: this venv first on PATH, nothing inherited
     that changes how Flask or Python find the app."""
@@ -58,8 +63,7 @@ class Result:
     @property
     def exceptions(self) -> list[str]:
         """The exception lines the child printed to stderr, its working dir shown as <workdir>."""
-        text = self.stderr.replace(str(self.cwd), "<workdir>")
-        return [line for line in text.splitlines() if _EXC_LINE.match(line)]
+        return exception_lines(self.stderr.replace(str(self.cwd), "<workdir>"))
 
     @property
     def exception(self) -> str | None:
@@ -136,6 +140,19 @@ class LiveProcess:
                         f"{pattern!r} seen {len(hits)}/{count} times from {' '.join(self.args)} "
                         f"(exit {self.proc.poll()}); output:\n" + "\n".join(self.lines))
                 self._changed.wait(min(left, 0.5))
+
+    def wait(self, timeout: float = 30) -> int:
+        """Wait for the process to exit by itself; its exit status."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"{' '.join(self.args)} still running after {timeout}s; output:\n"
+                               + self.log) from None
+
+    def children(self) -> list[int]:
+        """PIDs of the process's direct children (Linux /proc)."""
+        pid = self.proc.pid
+        return [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]
 
     def stop(self) -> None:
         kill_group(self.proc)

@@ -1,0 +1,37 @@
+"""A loopback HTTP endpoint that counts calls and can hold one of them open, to stop a job at a
+known point (the job is blocked in its N-th call) without sleeping."""
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Webhook:
+    def __init__(self, hold_call: int | None = None, hold_for: float = 30):
+        self.calls: list[str] = []
+        self.held = threading.Event()  # set when the call to hold has arrived
+        self.release = threading.Event()
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                hook.calls.append(self.path)
+                if len(hook.calls) == hold_call:
+                    hook.held.set()
+                    hook.release.wait(hold_for)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/notify"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()

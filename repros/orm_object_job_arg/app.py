@@ -1,0 +1,36 @@
+import os
+
+from flask import Flask, request
+from redis import Redis
+from rq import Queue
+
+from models import User, db
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "sqlite:///app.db")
+    db.init_app(app)
+    app.queue = Queue(connection=Redis.from_url(os.environ.get("REDIS_URL", "redis://")))
+
+    @app.post("/users")
+    def add_user():
+        user = User(name=request.json["name"])
+        db.session.add(user)
+        db.session.commit()
+        job = app.queue.enqueue("jobs.send_welcome", user)
+        return {"job": job.id}, 202
+
+    @app.post("/users/<int:user_id>/digest")
+    def send_digest(user_id):
+        user = db.session.get(User, user_id)
+        job = app.queue.enqueue("jobs.send_digest", user)
+        return {"job": job.id}, 202
+
+    @app.post("/users/<int:user_id>/rename")
+    def rename(user_id):
+        user = db.session.get(User, user_id)
+        job = app.queue.enqueue("jobs.rename_user", user, request.json["name"])
+        return {"job": job.id}, 202
+
+    return app
