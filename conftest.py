@@ -22,6 +22,9 @@ settings.load_profile("lab")
 def pytest_addoption(parser):
     parser.addoption("--lab-json", metavar="PATH",
                      help="write each test's outcome and observed symptom to PATH as JSON")
+    parser.addoption("--dburi", metavar="URL",
+                     help="use this PostgreSQL server (a SQLAlchemy URL of a role that may "
+                          "create databases) instead of starting one")
 
 
 def pytest_configure(config):
@@ -111,3 +114,24 @@ def redis_url(redis_proc):
     with redis.Redis.from_url(url) as client:
         client.flushdb()
     return url
+
+
+@pytest.fixture(scope="session")
+def postgresql_server(request, tmp_path_factory):
+    """A SQLAlchemy URL of a PostgreSQL server: --dburi, or a throwaway one on a unix socket."""
+    given = request.config.getoption("--dburi")
+    if given:
+        yield given
+        return
+    server = servers.embedded_postgresql(tmp_path_factory.mktemp("postgresql") / "data")
+    try:
+        yield server.get_uri().replace("postgresql://", "postgresql+psycopg2://", 1)
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def pg_database(postgresql_server):
+    """The URL of a new, empty database for this test; dropped afterwards."""
+    with servers.fresh_database(postgresql_server) as url:
+        yield url

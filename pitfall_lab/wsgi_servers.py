@@ -1,0 +1,45 @@
+"""Real prefork WSGI servers on a free loopback port, as their users start them: uWSGI from the
+variant's uwsgi.ini, gunicorn from its gunicorn.conf.py. mirakuru starts them, waits until they
+answer HTTP and, on stop, kills what is left of the process group and of every process started
+with its environment marker (workers included)."""
+from __future__ import annotations
+
+import contextlib
+import signal
+import subprocess
+from pathlib import Path
+
+from mirakuru import HTTPExecutor
+from port_for import get_port
+
+from pitfall_lab import procs
+
+SERVERS = ("uwsgi", "gunicorn")
+
+
+def command(server: str, port: int) -> list[str]:
+    bind = f"127.0.0.1:{port}"
+    if server == "uwsgi":
+        return [str(procs.BIN / "uwsgi"), "--ini", "uwsgi.ini", "--http-socket", bind]
+    return [str(procs.BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", bind, "flask_app:app"]
+
+
+@contextlib.contextmanager
+def serving(server: str, app_dir: Path, env: dict[str, str], log_path: Path, timeout: float = 30):
+    """Run ``server`` on the app in ``app_dir``; yield its base URL. Output goes to ``log_path``."""
+    port = get_port(None)
+    with open(log_path, "w") as log:
+        executor = HTTPExecutor(
+            command(server, port), url=f"http://127.0.0.1:{port}/", status="404",
+            cwd=str(app_dir), envvars=procs.child_env(env), timeout=timeout,
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            # uWSGI reloads on SIGTERM unless --die-on-term; SIGINT stops both servers at once.
+            stop_signal=signal.SIGINT)
+        executor.start()
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            executor._timeout = 3  # a worker stuck on a broken connection can outlive SIGINT
+            with contextlib.suppress(Exception):
+                executor.stop()
+            executor.kill()  # SIGKILL to the group and to every marked process still alive
