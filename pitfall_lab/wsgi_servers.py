@@ -12,7 +12,7 @@ from pathlib import Path
 from mirakuru import HTTPExecutor
 from port_for import get_port
 
-from pitfall_lab import procs
+from pitfall_lab import load, procs
 
 SERVERS = ("uwsgi", "gunicorn")
 
@@ -43,3 +43,11 @@ def serving(server: str, app_dir: Path, env: dict[str, str], log_path: Path, tim
             with contextlib.suppress(Exception):
                 executor.stop()
             executor.kill()  # SIGKILL to the group and to every marked process still alive
+
+
+def under_load(server: str, app_dir: Path, env: dict[str, str], log_path: Path,
+               requests: int = 200, concurrency: int = 16) -> load.Report:
+    """Serve the app and send it the echo load; with 16 requests in flight and 2 threads per
+    worker, every worker serves some of them."""
+    with serving(server, app_dir, env, log_path) as url:
+        return load.echo(url, requests=requests, concurrency=concurrency)

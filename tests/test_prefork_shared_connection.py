@@ -21,9 +21,9 @@ def server(request):
 def serve_under_load(variant, server, tmp_path, pg_database) -> tuple[load.Report, Counter]:
     """Run 200 echo requests, 16 at a time; return the load report and the exception lines
     the server logged, counted."""
-    app_dir, log = variant.copy_to(tmp_path), tmp_path / "server.log"
-    with wsgi_servers.serving(server, app_dir, {"DATABASE_URL": pg_database}, log) as url:
-        report = load.echo(url, requests=200, concurrency=16)
+    log = tmp_path / "server.log"
+    report = wsgi_servers.under_load(server, variant.copy_to(tmp_path),
+                                     {"DATABASE_URL": pg_database}, log)
     return report, Counter(line for line in log.read_text().splitlines() if EXCEPTION.match(line))
 
 

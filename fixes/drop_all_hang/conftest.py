@@ -1,0 +1,13 @@
+import pytest
+
+from app import create_app, db
+
+
+@pytest.fixture
+def app():
+    app = create_app()
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.session.remove()  # end the test's transaction: it holds locks on the tables
+        db.drop_all()

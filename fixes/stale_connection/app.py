@@ -1,0 +1,27 @@
+import os
+
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+class Account(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    email = db.Column(db.String(120), nullable=False)
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "pool_pre_ping": True,  # test a pooled connection before use; replace it if it is dead
+        "pool_recycle": 280,  # never reuse one older than this: below the server's idle timeout
+    }
+    db.init_app(app)
+
+    @app.get("/accounts/count")
+    def count_accounts():
+        return {"accounts": db.session.scalar(db.select(db.func.count(Account.id)))}
+
+    return app

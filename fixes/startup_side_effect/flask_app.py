@@ -1,0 +1,30 @@
+import os
+import time
+
+from flask import Flask, request
+from sqlalchemy import text
+
+from base import db
+from models import SystemLog
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+db.init_app(app)
+
+
+def add_system_log(description):
+    db.session.add(SystemLog(timestamp=int(time.time()), description=description))
+    db.session.commit()
+
+
+@app.cli.command("log-startup")
+def log_startup():
+    """Create the tables and log the start, once per deploy."""
+    db.create_all()
+    add_system_log("server started")
+
+
+@app.route("/echo")
+def echo():
+    value = request.args["v"]
+    return db.session.execute(text("SELECT CAST(:v AS text), pg_sleep(0.01)"), {"v": value}).scalar()

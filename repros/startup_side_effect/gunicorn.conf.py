@@ -1,0 +1,3 @@
+workers = 2
+threads = 2
+preload_app = False

@@ -1,0 +1,36 @@
+"""S09: with the app loaded in every worker (the seed's chosen fix for S07), its import-time
+work runs once per worker."""
+import pytest
+import sqlalchemy as sa
+
+from pitfall_lab import scenario, servers, wsgi_servers
+
+S = scenario.load("startup_side_effect")
+
+
+@pytest.fixture(params=wsgi_servers.SERVERS)
+def server(request):
+    servers.require(request.param)
+    return request.param
+
+
+def start_logs_after_serving(variant, server, tmp_path, pg_database) -> str:
+    report = wsgi_servers.under_load(server, variant.copy_to(tmp_path),
+                                     {"DATABASE_URL": pg_database}, tmp_path / "server.log")
+    assert (report.ok, report.wrong) == (200, 0), report
+    with sa.create_engine(pg_database, poolclass=sa.pool.NullPool).connect() as con:
+        rows = con.execute(sa.text("SELECT count(*) FROM system_log "
+                                   "WHERE description = 'server started'")).scalar()
+    return f"'server started' rows: {rows}"
+
+
+@pytest.mark.parametrize("variant", S.repros, ids=str)
+def test_every_worker_logs_the_start(variant, server, tmp_path, pg_database, observe):
+    assert observe(start_logs_after_serving(variant, server, tmp_path, pg_database)) == \
+        S.symptom("2 workers")
+
+
+@pytest.mark.parametrize("variant", S.fixes, ids=str)
+def test_the_start_is_logged_once(variant, server, tmp_path, pg_database, observe):
+    assert observe(start_logs_after_serving(variant, server, tmp_path, pg_database)) == \
+        "'server started' rows: 1"
