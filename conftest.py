@@ -135,3 +135,15 @@ def pg_database(postgresql_server):
     """The URL of a new, empty database for this test; dropped afterwards."""
     with servers.fresh_database(postgresql_server) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def mariadb_server(tmp_path_factory):
+    with servers.mariadb(tmp_path_factory.mktemp("mariadb") / "data") as url:
+        yield url
+
+
+@pytest.fixture
+def mariadb_database(mariadb_server):
+    with servers.fresh_database(mariadb_server) as url:
+        yield url

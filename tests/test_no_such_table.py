@@ -10,13 +10,14 @@ S = scenario.load("no_such_table")
 
 
 def run_inner_suite(variant, pytester):
-    """Run the variant's test_apps.py as its own pytest session; return the run and, per inner
-    test, its outcome and the first line of its error. The suite only builds apps and models of
-    its own, and pytester restores sys.modules afterwards, so it can run in this process."""
+    """Run the variant's test_apps.py as its own pytest session in a fresh interpreter, as
+    `python -m pytest` would; return the run and, per inner test, its outcome and the first
+    line of its error."""
     for path in variant.path.iterdir():
         if path.suffix == ".py":
             shutil.copy(path, pytester.path)
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--junitxml=inner.xml")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--junitxml=inner.xml",
+                                           timeout=60)
     outcomes = []
     for case in ET.parse(pytester.path / "inner.xml").getroot().iter("testcase"):
         name = f"{case.get('classname').rpartition('.')[2]}.{case.get('name')}"

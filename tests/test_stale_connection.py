@@ -34,28 +34,39 @@ def end_app_connections():
         if sys.argv[1] == "pg_terminate_backend":
             con.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
-        elif sys.argv[1] == "kill":
-            for (pid,) in con.execute(sa.text("SELECT id FROM information_schema.processlist "
-                                              "WHERE db = DATABASE() AND id <> CONNECTION_ID()")):
-                con.execute(sa.text(f"KILL {pid}"))
+        else:
+            app_connections = sa.text("SELECT id FROM information_schema.processlist "
+                                      "WHERE db = DATABASE() AND id <> CONNECTION_ID()")
+            if sys.argv[1] == "kill":
+                for (pid,) in con.execute(app_connections):
+                    con.execute(sa.text(f"KILL {pid}"))
+            else:  # wait_timeout: the server closes the idle connection by itself; see it go
+                for _ in range(200):
+                    if not con.execute(app_connections).all():
+                        break
+                    con.execute(sa.text("DO SLEEP(0.05)"))
 
 answers = [request()]
 end_app_connections()
 answers += [request(), request()]
 print(json.dumps(answers))
 """
-BACKENDS = {
-    "postgresql-psycopg2": "pg_terminate_backend",
-    "postgresql-psycopg": "pg_terminate_backend",
-}
+BACKENDS = ["postgresql-psycopg2", "postgresql-psycopg", "mariadb-kill", "mariadb-wait_timeout"]
 
 
-@pytest.fixture(params=list(BACKENDS))
-def backend(request, pg_database):
-    """(database URL for the app, admin URL, how to end the app's connections)."""
-    driver = request.param.partition("-")[2]
-    url = pg_database.replace("postgresql+psycopg2://", f"postgresql+{driver}://", 1)
-    return request.param, url, url, BACKENDS[request.param]
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """(name, database URL for the app, admin URL, how the app's connections end)."""
+    name = request.param
+    if name.startswith("postgresql"):
+        url = request.getfixturevalue("pg_database")
+        url = url.replace("postgresql+psycopg2://", f"postgresql+{name.partition('-')[2]}://", 1)
+        return name, url, url, "pg_terminate_backend"
+    url = request.getfixturevalue("mariadb_database")
+    how = name.partition("-")[2]
+    # The server default is 8 hours of idleness; the app's sessions get one second here.
+    app_url = f"{url}?init_command=SET+SESSION+wait_timeout%3D1" if how == "wait_timeout" else url
+    return name, app_url, url, how
 
 
 def three_requests(variant, tmp_path, backend) -> list[str]:
