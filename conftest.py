@@ -2,7 +2,13 @@
 each test observed (read by ``pitfall-lab run``)."""
 from __future__ import annotations
 
+import datetime
 import json
+import os
+import platform
+import shutil
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -51,18 +57,28 @@ class ResultRecorder:
 
     def __init__(self, path: str):
         self.path, self.rows = Path(path), []
+        self.started = time.time()
 
-    def pytest_runtest_logreport(self, report):
-        if report.when == "call" or report.outcome != "passed":
-            self.rows.append({
-                "nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
-                "duration": round(report.duration, 3),
-                "observed": dict(report.user_properties).get("observed"),
-                "error": report.longreprtext.strip().splitlines()[-1] if report.failed else None,
-            })
+    def pytest_runtest_logreport(self, report):  # every phase: fixtures start servers
+        self.rows.append({
+            "nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
+            "duration": round(report.duration, 3),
+            "observed": dict(report.user_properties).get("observed"),
+            "error": report.longreprtext.strip().splitlines()[-1] if report.failed else None,
+            "skip": report.longrepr[2] if report.skipped and isinstance(report.longrepr, tuple)
+            else None,
+        })
 
-    def pytest_sessionfinish(self):
-        self.path.write_text(json.dumps(self.rows, indent=1))
+    def pytest_sessionfinish(self, exitstatus):
+        self.path.write_text(json.dumps({
+            "version_set": os.environ.get("LAB_VERSION_SET", "installed"),
+            "libraries": scenario.installed_versions(),
+            "python": platform.python_version(),
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "wall_seconds": round(time.time() - self.started, 1),
+            "exit_status": int(exitstatus),
+            "tests": self.rows,
+        }, indent=1))
 
 
 @pytest.fixture
@@ -117,17 +133,25 @@ def redis_url(redis_proc):
 
 
 @pytest.fixture(scope="session")
-def postgresql_server(request, tmp_path_factory):
-    """A SQLAlchemy URL of a PostgreSQL server: --dburi, or a throwaway one on a unix socket."""
+def postgresql_server(request):
+    """A SQLAlchemy URL of a PostgreSQL server: --dburi, or a throwaway one on a unix socket.
+
+    Its data directory is not under pytest's basetemp: as root the server runs as a user of its
+    own, and every new pytest session resets /tmp/pytest-of-root to mode 0700, which would take
+    the running server's data directory away from it."""
     given = request.config.getoption("--dburi")
     if given:
         yield given
         return
-    server = servers.embedded_postgresql(tmp_path_factory.mktemp("postgresql") / "data")
+    home = Path(tempfile.mkdtemp(prefix="pitfall-lab-postgresql-"))
     try:
-        yield server.get_uri().replace("postgresql://", "postgresql+psycopg2://", 1)
+        server = servers.embedded_postgresql(home / "data")
+        try:
+            yield server.get_uri().replace("postgresql://", "postgresql+psycopg2://", 1)
+        finally:
+            server.cleanup()
     finally:
-        server.cleanup()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

@@ -51,6 +51,7 @@ class Symptom:
     case: str
     text: str
     when: tuple[Requirement, ...] = ()
+    affected: bool = True  # False: on these versions the repro runs without the failure
 
     def applies(self) -> bool:
         for req in self.when:
@@ -181,14 +182,17 @@ def _variants(sid: str, kind: str, fields: list[_Fields]) -> tuple[Variant, ...]
 
 
 def _symptom(f: _Fields) -> Symptom:
-    f.only({"case", "text", "when"})
+    f.only({"case", "text", "when", "affected"})
+    affected = f.table.get("affected", True)
+    if not isinstance(affected, bool):
+        f.fail("affected", "must be true or false")
     when = []
     for spec in f.strs("when", required=False):
         try:
             when.append(Requirement(spec))
         except InvalidRequirement as exc:
             f.fail("when", f"{spec!r} is not a requirement specifier ({exc})")
-    return Symptom(f.str("case"), f.str("text", exact=True), tuple(when))
+    return Symptom(f.str("case"), f.str("text", exact=True), tuple(when), affected)
 
 
 def load_file(path: Path) -> Scenario:

@@ -43,7 +43,7 @@ def check(sid: str) -> bool:
                         f"--lab-json={record}", f"tests/test_{sid}.py"],
                        cwd=lab, env={**os.environ, "PITFALL_LAB_ROOT": str(lab)},
                        capture_output=True, timeout=900)
-        rows = [r for r in json.loads(record.read_text()) if r["when"] == "call"]
+        rows = [r for r in json.loads(record.read_text())["tests"] if r["when"] == "call"]
     survivors = [r["nodeid"] for r in rows if r["outcome"] != "failed"]
     print(f"{sid}: {len(rows) - len(survivors)}/{len(rows)} tests failed with repro and fix swapped")
     for nodeid in survivors:
