@@ -196,8 +196,10 @@ def demo(scenario_id):
     started = time.monotonic()
 
     def progress(line: str):
-        test, _, verdict = line.rpartition(" ")
-        click.echo(f"  [{time.monotonic() - started:5.1f}s] {verdict:<7} {test.split('::', 1)[-1]}")
+        found = re.search(r"::(\S+) (PASSED|FAILED|SKIPPED|ERROR)", line)
+        if found:
+            test, verdict = found.groups()
+            click.echo(f"  [{time.monotonic() - started:5.1f}s] {verdict:<7} {test}")
 
     click.secho(f"{s.code}  {s.title}", bold=True)
     click.echo(f"from the write-up {', '.join(s.seeds)}\n")

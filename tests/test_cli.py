@@ -35,6 +35,18 @@ def test_run_prints_what_each_variant_did():
     assert "[fix-" not in result.stdout
 
 
+def test_demo_runs_the_repro_shows_the_fix_and_runs_it():
+    result = pitfall_lab("demo", "circular_import")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    steps = ["1. The repro", "PASSED  test_python_app_py_fails_to_import[repro]",
+             "+++ fixes/circular_import/app.py", "PASSED  test_python_app_py_serves_users[fix]",
+             "The lesson"]
+    positions = [out.index(step) for step in steps]
+    assert positions == sorted(positions)
+    assert "ImportError: cannot import name 'User' from partially initialized module" in out
+
+
 @pytest.mark.parametrize("args, message", [
     (["show", "nope"], "pitfall-lab: unknown scenario 'nope' (known: "),
     (["run", "nope"], "pitfall-lab: unknown scenario 'nope' (known: "),

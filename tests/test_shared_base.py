@@ -47,14 +47,14 @@ def probe(variant, tmp_path) -> dict:
 @pytest.mark.parametrize("variant", S.repros, ids=str)
 def test_a_query_uses_db_b_session(variant, tmp_path, observe):
     seen = probe(variant, tmp_path)
-    observe("; ".join(f"{k} -> {v}" for k, v in seen.items()))
+    observe("\n".join(f"{k} -> {v}" for k, v in seen.items()))
     assert seen == {case: S.symptom(case) for case in seen}
 
 
 @pytest.mark.parametrize("variant", S.fixes, ids=str)
 def test_each_app_reads_its_own_rows(variant, tmp_path, observe):
     seen = probe(variant, tmp_path)
-    observe("; ".join(f"{k} -> {v}" for k, v in seen.items()))
+    observe("\n".join(f"{k} -> {v}" for k, v in seen.items()))
     assert seen["GET /a"] == "200 ['a0', 'a1', 'a2']"
     assert seen["GET /b after GET /a"] == "200 ['b0', 'b1', 'b2']"
     if variant.name == "base_per_instance":
