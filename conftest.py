@@ -171,3 +171,11 @@ def mariadb_server(tmp_path_factory):
 def mariadb_database(mariadb_server):
     with servers.fresh_database(mariadb_server) as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """The app's database: a file SQLite database, and PostgreSQL when the suite has it."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'app.db'}"
+    return request.getfixturevalue("pg_database")

@@ -2,9 +2,9 @@
 the failed registry); whether running it again is safe depends on the job."""
 import os
 import signal
-import sqlite3
 
 import pytest
+import sqlalchemy as sa
 
 from pitfall_lab import procs, rqjobs, scenario
 from pitfall_lab.webhook import Webhook
@@ -21,14 +21,13 @@ def webhook():
     hook.close()
 
 
-def kill_midway_then_retry(variant, tmp_path, redis_url, webhook, dev_server) -> str:
+def kill_midway_then_retry(variant, tmp_path, redis_url, database_url, webhook, dev_server) -> str:
     from redis import Redis
     from rq import Queue
     from rq.registry import FailedJobRegistry
 
-    app_dir, db_path = variant.copy_to(tmp_path), tmp_path / "app.db"
-    env = {"DATABASE_URL": f"sqlite:///{db_path}", "REDIS_URL": redis_url,
-           "WEBHOOK_URL": webhook.url}
+    app_dir = variant.copy_to(tmp_path)
+    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "WEBHOOK_URL": webhook.url}
     job_id = rqjobs.enqueue(redis_url, "jobs.import_subscribers", EMAILS)
 
     worker = dev_server(["rq", "worker", "--burst", "--url", redis_url], cwd=app_dir, env=env)
@@ -46,9 +45,8 @@ def kill_midway_then_retry(variant, tmp_path, redis_url, webhook, dev_server) ->
     retry = procs.run(["rq", "worker", "--burst", "--url", redis_url], cwd=app_dir, env=env)
     assert retry.returncode == 0, retry.stderr
 
-    with sqlite3.connect(db_path) as con:
-        emails = [email for (email,) in con.execute("SELECT email FROM subscriber")]
-    con.close()
+    with sa.create_engine(database_url, poolclass=sa.pool.NullPool).connect() as con:
+        emails = con.execute(sa.text("SELECT email FROM subscriber")).scalars().all()
     return (f"after the kill: {after_kill}\n"
             f"in FailedJobRegistry: {in_failed}\n"
             f"after the retry: {rqjobs.outcomes(redis_url, [job_id])[0]}\n"
@@ -56,16 +54,18 @@ def kill_midway_then_retry(variant, tmp_path, redis_url, webhook, dev_server) ->
 
 
 @pytest.mark.parametrize("variant", S.repros, ids=str)
-def test_retried_job_stores_rows_twice(variant, tmp_path, redis_url, webhook, dev_server,
-                                       observe):
-    assert observe(kill_midway_then_retry(variant, tmp_path, redis_url, webhook, dev_server)) \
+def test_retried_job_stores_rows_twice(variant, tmp_path, redis_url, database_url, webhook,
+                                       dev_server, observe):
+    assert observe(kill_midway_then_retry(variant, tmp_path, redis_url, database_url, webhook,
+                                          dev_server)) \
         == S.symptom("kill, requeue, retry")
 
 
 @pytest.mark.parametrize("variant", S.fixes, ids=str)
-def test_retried_job_stores_each_row_once(variant, tmp_path, redis_url, webhook, dev_server,
-                                          observe):
-    assert observe(kill_midway_then_retry(variant, tmp_path, redis_url, webhook, dev_server)) == (
+def test_retried_job_stores_each_row_once(variant, tmp_path, redis_url, database_url, webhook,
+                                          dev_server, observe):
+    assert observe(kill_midway_then_retry(variant, tmp_path, redis_url, database_url, webhook,
+                                          dev_server)) == (
         "after the kill: failed: Work-horse terminated unexpectedly; waitpid returned 9 (signal 9);\n"
         "in FailedJobRegistry: True\n"
         "after the retry: finished: imported 5 subscribers\n"

@@ -1,8 +1,8 @@
 """S10: the views enqueue a User instance; a real rq worker gets a detached, pickled copy."""
 import json
-import sqlite3
 
 import pytest
+import sqlalchemy as sa
 
 from pitfall_lab import procs, rqjobs, scenario
 
@@ -17,7 +17,7 @@ from models import Post, User, db
 app = create_app()
 with app.app_context():
     db.create_all()
-    db.session.add(User(id=1, name="ada", posts=[Post(title="notes"), Post(title="engine")]))
+    db.session.add(User(name="ada", posts=[Post(title="notes"), Post(title="engine")]))  # id 1
     db.session.commit()
 client = app.test_client()
 print(json.dumps({
@@ -28,31 +28,31 @@ print(json.dumps({
 """
 
 
-def enqueue_and_work(variant, tmp_path, redis_url) -> dict[str, str]:
+def enqueue_and_work(variant, tmp_path, redis_url, database_url) -> dict[str, str]:
     app_dir = variant.copy_to(tmp_path)
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}", "REDIS_URL": redis_url}
+    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
     web = procs.python("-c", ENQUEUE, cwd=app_dir, env=env)
     assert web.returncode == 0, web.stderr
     worker = procs.run(["rq", "worker", "--burst", "--url", redis_url], cwd=app_dir, env=env)
     assert worker.returncode == 0, worker.stderr
     jobs = json.loads(web.stdout)
     seen = dict(zip(jobs, rqjobs.outcomes(redis_url, jobs.values())))
-    with sqlite3.connect(tmp_path / "app.db") as con:
-        seen["stored name of user 1"] = con.execute("SELECT name FROM user WHERE id = 1").fetchone()[0]
-    con.close()
+    with sa.create_engine(database_url, poolclass=sa.pool.NullPool).connect() as con:
+        seen["stored name of user 1"] = con.execute(
+            sa.text('SELECT name FROM "user" WHERE id = 1')).scalar()
     return seen
 
 
 @pytest.mark.parametrize("variant", S.repros, ids=str)
-def test_jobs_get_a_detached_copy(variant, tmp_path, redis_url, observe):
-    seen = enqueue_and_work(variant, tmp_path, redis_url)
+def test_jobs_get_a_detached_copy(variant, tmp_path, redis_url, database_url, observe):
+    seen = enqueue_and_work(variant, tmp_path, redis_url, database_url)
     observe("\n".join(f"{k}: {v}" for k, v in seen.items()))
     assert seen == {case: S.symptom(case) for case in seen}
 
 
 @pytest.mark.parametrize("variant", S.fixes, ids=str)
-def test_jobs_load_the_user_by_id(variant, tmp_path, redis_url, observe):
-    seen = enqueue_and_work(variant, tmp_path, redis_url)
+def test_jobs_load_the_user_by_id(variant, tmp_path, redis_url, database_url, observe):
+    seen = enqueue_and_work(variant, tmp_path, redis_url, database_url)
     observe("\n".join(f"{k}: {v}" for k, v in seen.items()))
     assert seen == {
         "welcome": "finished: welcome sent to grace",
