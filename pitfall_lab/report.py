@@ -40,7 +40,7 @@ def cell(s: scenario.Scenario, variant: scenario.Variant, rows: list[dict]) -> s
     ok = all(r["outcome"] in ("passed", "skipped") for r in rows)
     rows_with_calls = [r for r in rows if r["when"] == "call" or r["outcome"] == "failed"]
     verdict = VERDICT[variant.kind, ok]
-    unaffected = {sym.text for sym in s.symptoms if not sym.affected}
+    unaffected = {scenario.expand(sym.text) for sym in s.symptoms if not sym.affected}
     calls = [r for r in rows if r["when"] == "call"]
     if variant.kind == "repro" and ok and any(r["observed"] in unaffected for r in calls):
         verdict = "not affected" if all(r["observed"] in unaffected for r in calls) \

@@ -42,6 +42,12 @@ def installed(package: str) -> str | None:
         return None
 
 
+def expand(text: str) -> str:
+    """Fill in <sa>: SQLAlchemy stamps its error links with its own version (sqlalche.me/e/20/)."""
+    sa_version = installed("sqlalchemy") or ""
+    return text.replace("<sa>", "".join(sa_version.split(".")[:2]))
+
+
 def installed_versions() -> dict[str, str | None]:
     return {p: installed(p) for p in ("flask", "flask-sqlalchemy", "sqlalchemy", "werkzeug")}
 
@@ -118,7 +124,7 @@ class Scenario:
                 f"{self.source.name}: {len(matching)} symptoms for case {case!r} match {on}; "
                 "declare exactly one for these versions"
             )
-        return matching[0].text
+        return expand(matching[0].text)
 
 
 class _Fields:
