@@ -15,11 +15,18 @@ VERDICT = {  # (variant kind, every test passed) -> what it means
 
 
 def load_run(path: Path) -> dict:
+    keys = {"version_set", "libraries", "python", "date", "wall_seconds", "exit_status", "tests"}
     try:
         run = json.loads(Path(path).read_text())
-        run["tests"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: not a run record written by pytest --lab-json ({exc})") from None
+        problem = (None if isinstance(run, dict) and keys <= run.keys()
+                   and isinstance(run["tests"], list)
+                   and all(isinstance(r, dict) and {"nodeid", "when", "outcome"} <= r.keys()
+                           for r in run["tests"])
+                   else f"needs the fields {', '.join(sorted(keys))} and a list of tests")
+    except (OSError, ValueError) as exc:
+        problem = str(exc).splitlines()[0]
+    if problem:
+        raise ValueError(f"{path}: not a run record written by pytest --lab-json ({problem})")
     return run
 
 
@@ -30,7 +37,15 @@ def variant_of(s: scenario.Scenario, nodeid: str) -> scenario.Variant | None:
     return max(found, key=lambda v: len(str(v)), default=None)
 
 
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else "\n".join(map(str, value)) \
+        if isinstance(value, list) else str(value)
+
+
 def cell(s: scenario.Scenario, variant: scenario.Variant, rows: list[dict]) -> str:
+    rows = [{**r, "observed": _text(r.get("observed"))} for r in rows]
     if not rows:
         return "not run"
     seconds = sum(r["duration"] for r in rows)  # every phase: setup starts the servers
