@@ -121,11 +121,19 @@ else:
         servers.missing("redis")
 
 
+@pytest.fixture(scope="session")
+def redis_server(redis_proc):
+    """pytest-redis's server, with a reaper in case this session ends without its teardown."""
+    servers.reap_when_gone(redis_proc.process.pid)
+    return redis_proc
+
+
 @pytest.fixture
-def redis_url(redis_proc):
+def redis_url(redis_server):
     """The URL of an empty Redis database for this test."""
     import redis
 
+    redis_proc = redis_server
     url = f"redis://{redis_proc.host}:{redis_proc.port}/0"
     with redis.Redis.from_url(url) as client:
         client.flushdb()
@@ -146,6 +154,7 @@ def postgresql_server(request):
     home = Path(tempfile.mkdtemp(prefix="pitfall-lab-postgresql-"))
     try:
         server = servers.embedded_postgresql(home / "data")
+        servers.reap_when_gone(server.get_pid(), home)
         try:
             yield server.get_uri().replace("postgresql://", "postgresql+psycopg2://", 1)
         finally:

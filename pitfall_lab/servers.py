@@ -109,6 +109,7 @@ def mariadb(datadir: Path):
         host="127.0.0.1", port=port, timeout=30,
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server.start()
+    reap_when_gone(server.process.pid, datadir)
     try:
         yield f"mysql+pymysql://root@127.0.0.1:{port}/mysql"
     finally:
@@ -116,3 +117,14 @@ def mariadb(datadir: Path):
             server.stop()
         server.kill()
         shutil.rmtree(datadir, ignore_errors=True)
+
+
+def reap_when_gone(server_pid: int, path: Path | None = None) -> None:
+    """Make sure the server (and ``path``) goes when this process does, even if this process is
+    interrupted before its teardown or killed: see pitfall_lab.reaper."""
+    import subprocess
+
+    subprocess.Popen([sys.executable, "-m", "pitfall_lab.reaper", str(os.getpid()),
+                      str(server_pid), *([str(path)] if path else [])],
+                     start_new_session=True, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -12,7 +12,7 @@ from pathlib import Path
 from mirakuru import HTTPExecutor
 from port_for import get_port
 
-from pitfall_lab import load, procs
+from pitfall_lab import load, procs, servers
 
 SERVERS = ("uwsgi", "gunicorn")
 
@@ -36,6 +36,7 @@ def serving(server: str, app_dir: Path, env: dict[str, str], log_path: Path, tim
             # uWSGI reloads on SIGTERM unless --die-on-term; SIGINT stops both servers at once.
             stop_signal=signal.SIGINT)
         executor.start()
+        servers.reap_when_gone(executor.process.pid)
         try:
             yield f"http://127.0.0.1:{port}"
         finally:
