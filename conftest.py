@@ -133,8 +133,7 @@ def redis_url(redis_server):
     """The URL of an empty Redis database for this test."""
     import redis
 
-    redis_proc = redis_server
-    url = f"redis://{redis_proc.host}:{redis_proc.port}/0"
+    url = f"redis://{redis_server.host}:{redis_server.port}/0"
     with redis.Redis.from_url(url) as client:
         client.flushdb()
     return url
@@ -180,6 +179,13 @@ def mariadb_server(tmp_path_factory):
 def mariadb_database(mariadb_server):
     with servers.fresh_database(mariadb_server) as url:
         yield url
+
+
+@pytest.fixture(params=["uwsgi", "gunicorn"])
+def wsgi_server(request):
+    """Each prefork server in turn; see pitfall_lab.wsgi_servers."""
+    servers.require(request.param)
+    return request.param
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -6,16 +6,10 @@ from collections import Counter
 
 import pytest
 
-from pitfall_lab import load, scenario, servers, wsgi_servers
+from pitfall_lab import load, scenario, wsgi_servers
 
 S = scenario.load("prefork_shared_connection")
 EXCEPTION = re.compile(r"^[\w.]+(?:Error|Exception): .*")
-
-
-@pytest.fixture(params=wsgi_servers.SERVERS)
-def server(request):
-    servers.require(request.param)
-    return request.param
 
 
 def serve_under_load(variant, server, tmp_path, pg_database) -> tuple[load.Report, Counter]:
@@ -33,10 +27,10 @@ def describe(report, logged) -> str:
 
 
 @pytest.mark.parametrize("variant", S.repros, ids=str)
-def test_workers_share_one_connection(variant, server, tmp_path, pg_database, observe):
-    report, logged = serve_under_load(variant, server, tmp_path, pg_database)
+def test_workers_share_one_connection(variant, wsgi_server, tmp_path, pg_database, observe):
+    report, logged = serve_under_load(variant, wsgi_server, tmp_path, pg_database)
     observe(describe(report, logged))
-    if variant.name == "register_at_fork" and server == "gunicorn":
+    if variant.name == "register_at_fork" and wsgi_server == "gunicorn":
         # gunicorn forks with os.fork(), so the hook runs: under gunicorn this one holds.
         assert (report.ok, logged) == (200, Counter())
         return
@@ -46,8 +40,9 @@ def test_workers_share_one_connection(variant, server, tmp_path, pg_database, ob
 
 
 @pytest.mark.parametrize("variant", S.fixes, ids=str)
-def test_each_worker_has_its_own_connections(variant, server, tmp_path, pg_database, observe):
-    report, logged = serve_under_load(variant, server, tmp_path, pg_database)
+def test_each_worker_has_its_own_connections(variant, wsgi_server, tmp_path, pg_database,
+                                             observe):
+    report, logged = serve_under_load(variant, wsgi_server, tmp_path, pg_database)
     observe(describe(report, logged))
     assert (report.ok, report.wrong, sum(report.errors.values())) == (200, 0, 0)
     assert logged == Counter()

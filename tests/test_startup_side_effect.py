@@ -3,15 +3,9 @@ work runs once per worker."""
 import pytest
 import sqlalchemy as sa
 
-from pitfall_lab import scenario, servers, wsgi_servers
+from pitfall_lab import scenario, wsgi_servers
 
 S = scenario.load("startup_side_effect")
-
-
-@pytest.fixture(params=wsgi_servers.SERVERS)
-def server(request):
-    servers.require(request.param)
-    return request.param
 
 
 def start_logs_after_serving(variant, server, tmp_path, pg_database) -> str:
@@ -25,12 +19,12 @@ def start_logs_after_serving(variant, server, tmp_path, pg_database) -> str:
 
 
 @pytest.mark.parametrize("variant", S.repros, ids=str)
-def test_every_worker_logs_the_start(variant, server, tmp_path, pg_database, observe):
-    assert observe(start_logs_after_serving(variant, server, tmp_path, pg_database)) == \
+def test_every_worker_logs_the_start(variant, wsgi_server, tmp_path, pg_database, observe):
+    assert observe(start_logs_after_serving(variant, wsgi_server, tmp_path, pg_database)) == \
         S.symptom("2 workers")
 
 
 @pytest.mark.parametrize("variant", S.fixes, ids=str)
-def test_the_start_is_logged_once(variant, server, tmp_path, pg_database, observe):
-    assert observe(start_logs_after_serving(variant, server, tmp_path, pg_database)) == \
+def test_the_start_is_logged_once(variant, wsgi_server, tmp_path, pg_database, observe):
+    assert observe(start_logs_after_serving(variant, wsgi_server, tmp_path, pg_database)) == \
         "'server started' rows: 1"
