@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from pitfall_lab import procs, scenario, servers
+from pitfall_lab import procs, scenario, servers, wsgi_servers
 
 pytest_plugins = ["pytester"]
 
@@ -181,7 +181,7 @@ def mariadb_database(mariadb_server):
         yield url
 
 
-@pytest.fixture(params=["uwsgi", "gunicorn"])
+@pytest.fixture(params=wsgi_servers.SERVERS)
 def wsgi_server(request):
     """Each prefork server in turn; see pitfall_lab.wsgi_servers."""
     servers.require(request.param)

@@ -11,7 +11,6 @@ wrong results (another request's value), exception lines the server logged, and 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import tempfile
 import time
@@ -20,7 +19,6 @@ from pathlib import Path
 
 from pitfall_lab import load, scenario, servers, wsgi_servers
 
-EXCEPTION = re.compile(r"^([\w.]+(?:Error|Exception)): ")
 
 
 def main() -> int:
@@ -56,8 +54,8 @@ def main() -> int:
                         with wsgi_servers.serving(server, app_dir, env, run_dir / "server.log") as url:
                             report = load.echo(url, args.requests, args.concurrency, args.timeout)
                         wall = time.monotonic() - started
-                    logged = Counter(m.group(1) for line in (run_dir / "server.log").read_text().splitlines()
-                                     if (m := EXCEPTION.match(line)))
+                    logged = Counter(line.partition(":")[0] for line in
+                                     wsgi_servers.logged_exceptions(run_dir / "server.log").elements())
                     print(f"run {run} {server:<8} {report}; logged {dict(logged) or 'nothing'}; {wall:.1f}s",
                           flush=True)
                     t = totals[server]

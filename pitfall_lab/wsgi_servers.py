@@ -5,8 +5,10 @@ with its environment marker (workers included)."""
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 from mirakuru import HTTPExecutor
@@ -15,6 +17,7 @@ from port_for import get_port
 from pitfall_lab import load, procs, servers
 
 SERVERS = ("uwsgi", "gunicorn")
+_EXCEPTION = re.compile(r"^[\w.]+(?:Error|Exception): .*")
 
 
 def command(server: str, port: int) -> list[str]:
@@ -74,3 +77,8 @@ def under_load(server: str, app_dir: Path, env: dict[str, str], log_path: Path,
     migrate(app_dir, env)
     with serving(server, app_dir, env, log_path) as url:
         return load.echo(url, requests=requests, concurrency=concurrency)
+
+
+def logged_exceptions(log_path: Path) -> Counter:
+    """The exception lines ("pkg.SomeError: message") a server wrote to its log, counted."""
+    return Counter(line for line in log_path.read_text().splitlines() if _EXCEPTION.match(line))

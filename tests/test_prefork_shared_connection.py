@@ -1,7 +1,6 @@
 """S07: the app queries the database at import; a prefork server loads it once and forks, and
 every worker inherits the same pooled PostgreSQL connection. Real uWSGI and gunicorn, 2 workers
 x 2 threads, under a bounded concurrent load on loopback."""
-import re
 from collections import Counter
 
 import pytest
@@ -9,7 +8,6 @@ import pytest
 from pitfall_lab import load, scenario, wsgi_servers
 
 S = scenario.load("prefork_shared_connection")
-EXCEPTION = re.compile(r"^[\w.]+(?:Error|Exception): .*")
 
 
 def serve_under_load(variant, server, tmp_path, pg_database) -> tuple[load.Report, Counter]:
@@ -18,7 +16,7 @@ def serve_under_load(variant, server, tmp_path, pg_database) -> tuple[load.Repor
     log = tmp_path / "server.log"
     report = wsgi_servers.under_load(server, variant.copy_to(tmp_path),
                                      {"DATABASE_URL": pg_database}, log)
-    return report, Counter(line for line in log.read_text().splitlines() if EXCEPTION.match(line))
+    return report, wsgi_servers.logged_exceptions(log)
 
 
 def describe(report, logged) -> str:

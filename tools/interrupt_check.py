@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,7 +28,6 @@ TRIALS = [(4, signal.SIGINT), (8, signal.SIGINT), (12, signal.SIGINT), (16, sign
 
 def leftovers() -> tuple[int, int]:
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    import re
     procs = sum(1 for line in ps.splitlines() if re.search(SERVERS, line))
     return procs, len(glob.glob("/tmp/pitfall-lab-*"))
 
