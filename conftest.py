@@ -12,18 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 from pitfall_lab import procs, scenario, servers, wsgi_servers
 
 pytest_plugins = ["pytester"]
-
-# Same examples every run, no example database left in the work tree; each example may start
-# a fresh interpreter, so no per-example deadline.
-settings.register_profile("lab", derandomize=True, database=None, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture])
-settings.load_profile("lab")
-
 
 def pytest_addoption(parser):
     parser.addoption("--lab-json", metavar="PATH",
