@@ -97,27 +97,11 @@ def dev_server():
         server.stop()
 
 
-# Redis, for the rq scenarios: one throwaway server per test session (per xdist worker), on a
-# random loopback port, started and stopped by pytest-redis.
-try:
-    from pytest_redis import factories
-except ImportError:
-    factories = None
-
-if factories and servers.redis_server():
-    redis_proc = factories.redis_proc(executable=servers.redis_server(), host="127.0.0.1",
-                                      port=None, save="")
-else:
-    @pytest.fixture(scope="session")
-    def redis_proc():
-        servers.missing("redis")
-
-
 @pytest.fixture(scope="session")
-def redis_server(redis_proc):
-    """pytest-redis's server, with a reaper in case this session ends without its teardown."""
-    servers.reap_when_gone(redis_proc.process.pid)
-    return redis_proc
+def redis_server(tmp_path_factory):
+    """Redis, for the rq scenarios: one throwaway server per test session (per xdist worker)."""
+    with servers.redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def floor() -> dict[str, list[float]]:
         out["PostgreSQL (embedded) initdb + start + stop"] = timed(postgres, repeat=3)
 
         def redis():
-            proc = procs.LiveProcess([servers.redis_server(), "--port", str(procs.free_port()),
+            proc = procs.LiveProcess([servers.redis_executable(), "--port", str(procs.free_port()),
                                       "--save", ""], cwd=tmp)
             proc.wait_for_log("Ready to accept connections")
             proc.stop()

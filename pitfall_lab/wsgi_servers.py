@@ -12,9 +12,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from mirakuru import HTTPExecutor
-from port_for import get_port
-
 from pitfall_lab import load, procs, servers
 
 SERVERS = ("uwsgi", "gunicorn")
@@ -31,6 +28,9 @@ def command(server: str, port: int) -> list[str]:
 @contextlib.contextmanager
 def serving(server: str, app_dir: Path, env: dict[str, str], log_path: Path, timeout: float = 30):
     """Run ``server`` on the app in ``app_dir``; yield its base URL. Output goes to ``log_path``."""
+    from mirakuru import HTTPExecutor
+    from port_for import get_port
+
     port = get_port(None)
     # gunicorn >= 25.1 opens a control socket in $XDG_RUNTIME_DIR, else in ~/.gunicorn/: keep it
     # in the log's folder, so that two servers never share one and none is left in $HOME.

@@ -5,18 +5,17 @@ import sys
 import time
 
 import pytest
-import sqlalchemy as sa
 
-from pitfall_lab import procs, scenario
+from pitfall_lab import procs, scenario, sql
 
 S = scenario.load("drop_all_hang")
 BOUND = 20  # seconds: the inner suite needs well under 3 when nothing blocks it
 
-LOCK_WAITS = sa.text("""
+LOCK_WAITS = """
     SELECT waiting.query, waiting.wait_event_type, blocker.state, blocker.query
     FROM pg_stat_activity AS waiting
     JOIN pg_stat_activity AS blocker ON blocker.pid = ANY(pg_blocking_pids(waiting.pid))
-    WHERE waiting.datname = current_database()""")
+    WHERE waiting.datname = current_database()"""
 
 
 def one_line(sql: str) -> str:
@@ -27,14 +26,12 @@ def run_inner_suite(variant, tmp_path, pg_database) -> str:
     """Run the variant's own pytest suite; return how it ended, or what it is stuck on."""
     suite = procs.LiveProcess([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
                               cwd=variant.copy_to(tmp_path), env={"DATABASE_URL": pg_database})
-    observer = sa.create_engine(pg_database, poolclass=sa.pool.NullPool)
     try:
         deadline = time.monotonic() + BOUND
         while time.monotonic() < deadline:
             if suite.proc.poll() is not None:
                 return f"suite exited {suite.proc.returncode}: {suite.wait_for_log(r' in ')[-1]}"
-            with observer.connect() as con:
-                waits = con.execute(LOCK_WAITS).all()
+            waits = sql.rows(pg_database, LOCK_WAITS)
             if waits:
                 query, event, state, blocker = waits[0]
                 return (f"suite still running: {one_line(query)} waits ({event}) for a session "
@@ -46,7 +43,6 @@ def run_inner_suite(variant, tmp_path, pg_database) -> str:
         raise AssertionError(f"neither finished nor blocked within {BOUND}s:\n{suite.log}")
     finally:
         suite.stop()
-        observer.dispose()
 
 
 @pytest.mark.parametrize("variant", S.repros, ids=str)
@@ -58,5 +54,4 @@ def test_drop_all_waits_for_the_idle_transaction(variant, tmp_path, pg_database,
 def test_suite_finishes_and_drops_its_tables(variant, tmp_path, pg_database, observe):
     ended = observe(run_inner_suite(variant, tmp_path, pg_database))
     assert ended.startswith("suite exited 0: 1 passed")
-    with sa.create_engine(pg_database, poolclass=sa.pool.NullPool).connect() as con:
-        assert sa.inspect(con).get_table_names() == []
+    assert sql.table_names(pg_database) == []

@@ -4,9 +4,8 @@ import os
 import signal
 
 import pytest
-import sqlalchemy as sa
 
-from pitfall_lab import procs, rqjobs, scenario
+from pitfall_lab import procs, rqjobs, scenario, sql
 from pitfall_lab.webhook import Webhook
 
 S = scenario.load("job_killed_midway")
@@ -45,8 +44,7 @@ def kill_midway_then_retry(variant, tmp_path, redis_url, database_url, webhook, 
     retry = procs.run(["rq", "worker", "--burst", "--url", redis_url], cwd=app_dir, env=env)
     assert retry.returncode == 0, retry.stderr
 
-    with sa.create_engine(database_url, poolclass=sa.pool.NullPool).connect() as con:
-        emails = con.execute(sa.text("SELECT email FROM subscriber")).scalars().all()
+    emails = sql.scalars(database_url, "SELECT email FROM subscriber")
     return (f"after the kill: {after_kill}\n"
             f"in FailedJobRegistry: {in_failed}\n"
             f"after the retry: {rqjobs.outcomes(redis_url, [job_id])[0]}\n"

@@ -2,9 +2,8 @@
 import json
 
 import pytest
-import sqlalchemy as sa
 
-from pitfall_lab import procs, rqjobs, scenario
+from pitfall_lab import procs, rqjobs, scenario, sql
 
 S = scenario.load("orm_object_job_arg")
 
@@ -37,9 +36,7 @@ def enqueue_and_work(variant, tmp_path, redis_url, database_url) -> dict[str, st
     assert worker.returncode == 0, worker.stderr
     jobs = json.loads(web.stdout)
     seen = dict(zip(jobs, rqjobs.outcomes(redis_url, jobs.values())))
-    with sa.create_engine(database_url, poolclass=sa.pool.NullPool).connect() as con:
-        seen["stored name of user 1"] = con.execute(
-            sa.text('SELECT name FROM "user" WHERE id = 1')).scalar()
+    seen["stored name of user 1"] = sql.scalar(database_url, 'SELECT name FROM "user" WHERE id = 1')
     return seen
 
 

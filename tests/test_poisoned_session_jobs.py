@@ -1,38 +1,37 @@
 """S11: one app context around a long-lived worker: a job that fails in flush poisons the session
 for every job after it."""
 import pytest
-import sqlalchemy as sa
 
-from pitfall_lab import procs, rqjobs, scenario
+from pitfall_lab import procs, rqjobs, scenario, sql
 
 S = scenario.load("poisoned_session_jobs")
 TAKEN = "taken@example.com"
 
 
-ACCOUNT = sa.Table("account", sa.MetaData(),
-                   sa.Column("id", sa.Integer, primary_key=True),
-                   sa.Column("email", sa.String(120), unique=True, nullable=False))
+def seed_taken_account(database_url) -> None:
+    """The app's account table, with one address already taken."""
+    import sqlalchemy as sa
+
+    account = sa.Table("account", sa.MetaData(),
+                       sa.Column("id", sa.Integer, primary_key=True),
+                       sa.Column("email", sa.String(120), unique=True, nullable=False))
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    with engine.begin() as con:
+        account.create(con)
+        con.execute(account.insert().values(email=TAKEN))
+    engine.dispose()
 
 
 def run_jobs(variant, run_dir, redis_url, database_url, emails) -> tuple[list[str], list[str]]:
     """Seed one account, enqueue add_account(email) for each email, run the variant's worker.py
     once through the queue; return each job's outcome and the stored emails."""
-    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
-    with engine.begin() as con:
-        ACCOUNT.drop(con, checkfirst=True)
-        ACCOUNT.create(con)
-        con.execute(ACCOUNT.insert().values(email=TAKEN))
+    seed_taken_account(database_url)
     job_ids = [rqjobs.enqueue(redis_url, "jobs.add_account", email) for email in emails]
     worker = procs.python("worker.py", cwd=variant.copy_to(run_dir), timeout=60,
                           env={"DATABASE_URL": database_url, "REDIS_URL": redis_url})
     assert worker.returncode == 0, worker.stderr
-    with engine.connect() as con:
-        stored = con.execute(sa.select(ACCOUNT.c.email).order_by(ACCOUNT.c.id)).scalars().all()
+    stored = sql.scalars(database_url, "SELECT email FROM account ORDER BY id")
     return rqjobs.outcomes(redis_url, job_ids), stored
-
-
-def backend(database_url: str) -> str:
-    return sa.engine.make_url(database_url).get_backend_name()
 
 
 @pytest.mark.parametrize("variant", S.repros, ids=str)
@@ -41,7 +40,7 @@ def test_one_failed_flush_fails_every_later_job(variant, tmp_path, redis_url, da
     emails = ["ada@example.com", TAKEN, "grace@example.com", "linus@example.com"]
     outcomes, stored = run_jobs(variant, tmp_path, redis_url, database_url, emails)
     observe("\n".join(outcomes + [f"stored: {stored}"]))
-    on = backend(database_url)
+    on = sql.backend(database_url)
     assert outcomes[:2] == ["finished: added ada@example.com", S.symptom(f"duplicate email, {on}")]
     assert outcomes[2:] == [S.symptom(f"every later job, {on}")] * 2
     assert stored == [TAKEN, "ada@example.com"]
@@ -59,7 +58,7 @@ def test_every_good_job_is_stored_and_no_failure_leaks(variant, tmp_path, redis_
     emails = [f"user{i}@example.com" if ok else TAKEN for i, ok in enumerate(GOOD)]
     outcomes, stored = run_jobs(variant, tmp_path, redis_url, database_url, emails)
     observe("\n".join(outcomes + [f"stored: {stored}"]))
-    duplicate = S.symptom(f"duplicate email, {backend(database_url)}")
+    duplicate = S.symptom(f"duplicate email, {sql.backend(database_url)}")
     assert outcomes == [f"finished: added {email}" if ok else duplicate
                         for email, ok in zip(emails, GOOD)]
     assert stored == [TAKEN] + [email for email, ok in zip(emails, GOOD) if ok]

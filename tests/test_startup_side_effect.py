@@ -1,9 +1,8 @@
 """S09: with the app loaded in every worker (the seed's chosen fix for S07), its import-time
 work runs once per worker."""
 import pytest
-import sqlalchemy as sa
 
-from pitfall_lab import scenario, wsgi_servers
+from pitfall_lab import scenario, sql, wsgi_servers
 
 S = scenario.load("startup_side_effect")
 
@@ -12,9 +11,8 @@ def start_logs_after_serving(variant, server, tmp_path, pg_database) -> str:
     report = wsgi_servers.under_load(server, variant.copy_to(tmp_path),
                                      {"DATABASE_URL": pg_database}, tmp_path / "server.log")
     assert (report.ok, report.wrong) == (200, 0), report
-    with sa.create_engine(pg_database, poolclass=sa.pool.NullPool).connect() as con:
-        rows = con.execute(sa.text("SELECT count(*) FROM system_log "
-                                   "WHERE description = 'server started'")).scalar()
+    rows = sql.scalar(pg_database, "SELECT count(*) FROM system_log "
+                                   "WHERE description = 'server started'")
     return f"'server started' rows: {rows}"
 
 

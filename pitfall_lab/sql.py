@@ -1,0 +1,40 @@
+"""What a scenario left in its database, read over a connection of the test's own that closes
+afterwards (nothing pooled stays open). SQLAlchemy is imported on the first call, not when pytest
+collects the test modules that use this."""
+from __future__ import annotations
+
+
+def rows(url: str, query: str, **params) -> list[tuple]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as con:
+            return [tuple(row) for row in con.execute(sa.text(query), params)]
+    finally:
+        engine.dispose()
+
+
+def scalars(url: str, query: str, **params) -> list:
+    return [row[0] for row in rows(url, query, **params)]
+
+
+def scalar(url: str, query: str, **params):
+    found = scalars(url, query, **params)
+    return found[0] if found else None
+
+
+def table_names(url: str) -> list[str]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as con:
+            return sa.inspect(con).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def backend(url: str) -> str:
+    """'sqlite', 'postgresql', 'mysql', ... (the URL's dialect name)."""
+    return url.partition(":")[0].partition("+")[0]
