@@ -33,9 +33,15 @@ def timed(fn, repeat: int = 1) -> list[float]:
 
 def suite(workers: str, record: Path) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", workers, f"--lab-json={record}"],
-                   cwd=ROOT, capture_output=True, timeout=1800)
-    return time.perf_counter() - started
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", workers,
+                          f"--lab-json={record}"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=1800)
+    wall = time.perf_counter() - started
+    summary = run.stdout.strip().splitlines()[-1:] or ["(no output)"]
+    if run.returncode != 0:
+        sys.exit(f"bench: the suite failed at -n {workers}, its time means nothing: {summary[0]}")
+    print(f"  -n {workers}: {summary[0]}")
+    return wall
 
 
 def floor() -> dict[str, list[float]]:

@@ -53,7 +53,6 @@ def cell(s: scenario.Scenario, variant: scenario.Variant, rows: list[dict]) -> s
         skipped = next(r for r in rows if r["outcome"] == "skipped")
         return f"skipped: {skipped.get('skip') or ''}".strip()
     ok = all(r["outcome"] in ("passed", "skipped") for r in rows)
-    rows_with_calls = [r for r in rows if r["when"] == "call" or r["outcome"] == "failed"]
     verdict = VERDICT[variant.kind, ok]
     unaffected = {scenario.expand(sym.text) for sym in s.symptoms if not sym.affected}
     calls = [r for r in rows if r["when"] == "call"]
@@ -61,7 +60,7 @@ def cell(s: scenario.Scenario, variant: scenario.Variant, rows: list[dict]) -> s
         verdict = "not affected" if all(r["observed"] in unaffected for r in calls) \
             else "reproduced (not affected in part)"
     failed = next((r for r in rows if r["outcome"] == "failed"), None)
-    shown = (failed or rows_with_calls[0]).get("observed") or (failed or {}).get("error") or ""
+    shown = (failed or calls[0]).get("observed") or (failed or {}).get("error") or ""
     lines = str(shown).strip().splitlines()
     first = next((line for line in lines if re.search(r"\w(Error|Exception)\b", line)),
                  lines[0] if lines else "").strip().replace("|", "\\|")
