@@ -166,7 +166,7 @@ def run_tests(scenarios, variants: tuple[str, ...], extra: list[str] = (),
         record = Path(tmp) / "record.json"
         args = [sys.executable, "-m", "pytest", "-v" if progress else "-q", "-p", "no:cacheprovider",
                 f"--rootdir={scenario.ROOT}", f"--lab-json={record}",
-                "-m", " or ".join(s.id for s in scenarios), *extra,
+                "-m", " or ".join(s.id for s in scenarios), "-n", "0", *extra,
                 *(str(scenario.ROOT / "tests" / f"test_{s.id}.py") for s in scenarios)]
         if variants:
             args += ["-k", " or ".join(f"[{v}]" for v in variants)]

@@ -58,6 +58,8 @@ def migrate(app_dir: Path, env: dict[str, str]) -> None:
     interpreter: the app's own modules are imported for it and forgotten afterwards."""
     from flask import Flask
 
+    names = ("base", "models")
+    elsewhere = {name: sys.modules.pop(name) for name in names if name in sys.modules}
     sys.path.insert(0, str(app_dir))
     try:
         db = importlib.import_module("base").db
@@ -70,8 +72,9 @@ def migrate(app_dir: Path, env: dict[str, str]) -> None:
             db.engine.dispose()
     finally:
         sys.path.remove(str(app_dir))
-        for name in ("base", "models"):
+        for name in names:
             sys.modules.pop(name, None)
+        sys.modules.update(elsewhere)
 
 
 def under_load(server: str, app_dir: Path, env: dict[str, str], log_path: Path,
