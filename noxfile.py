@@ -1,7 +1,7 @@
 """The version matrix: the whole lab on each pinned version set, then REPORT.md from the runs.
 
     nox                      # every set, then the report
-    nox -s "lab(v2)"         # one set
+    nox -s "lab(version_set='v2')"   # one set
     nox -s report            # REPORT.md from the records in reports/
 
 Each set installs the lab with constraints/<set>.txt into a fresh virtualenv and runs the suite

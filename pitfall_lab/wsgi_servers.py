@@ -65,7 +65,8 @@ def migrate(app_dir: Path, env: dict[str, str]) -> None:
         db = importlib.import_module("base").db
         importlib.import_module("models")
         app = Flask("migrate")
-        app.config["SQLALCHEMY_DATABASE_URI"] = env["DATABASE_URL"]
+        app.config.update(SQLALCHEMY_DATABASE_URI=env["DATABASE_URL"],
+                          SQLALCHEMY_TRACK_MODIFICATIONS=False)  # 2.x warns without it
         db.init_app(app)
         with app.app_context():
             db.create_all()
