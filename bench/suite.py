@@ -2,8 +2,9 @@
 floor no test run can beat (a fresh interpreter importing Flask-SQLAlchemy; each server's
 start-up).
 
-    python bench/suite.py            # everything
-    python bench/suite.py --floor    # only the floor (quick)
+    python bench/suite.py                        # everything
+    python bench/suite.py --floor                # only the floor (quick)
+    python bench/suite.py -k reloader --runs 10  # `pytest -k reloader` (-n auto) ten times
 """
 from __future__ import annotations
 
@@ -87,10 +88,34 @@ def floor() -> dict[str, list[float]]:
     return out
 
 
+def selection(expression: str, runs: int) -> None:
+    """Time `pytest -k EXPRESSION` as a user types it, next to the interpreter floor measured
+    just before each run: on a shared machine the floor itself moves."""
+    walls, floors = [], []
+    for _ in range(runs):
+        floors.append(statistics.median(timed(
+            lambda: procs.python("-c", "import flask_sqlalchemy", cwd=ROOT), repeat=3)))
+        started = time.perf_counter()
+        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-k", expression], cwd=ROOT,
+                             capture_output=True, text=True, timeout=600)
+        walls.append(time.perf_counter() - started)
+        if run.returncode != 0:
+            sys.exit(f"bench: pytest -k {expression!r} failed: {run.stdout.strip()[-300:]}")
+        print(f"  {walls[-1]:5.2f}s  (floor just before: {floors[-1]:.2f}s)")
+    print(f"pytest -k {expression!r}, {runs} runs: min {min(walls):.2f}s, "
+          f"median {statistics.median(walls):.2f}s, max {max(walls):.2f}s; "
+          f"under 5 s in {sum(w < 5 for w in walls)}/{runs}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--floor", action="store_true", help="only measure the floor")
+    parser.add_argument("-k", dest="expression", help="only time `pytest -k EXPRESSION`")
+    parser.add_argument("--runs", type=int, default=10, help="with -k: how many times")
     args = parser.parse_args()
+    if args.expression:
+        selection(args.expression, args.runs)
+        return 0
     print("floor (min / median of the repeats):")
     for name, times in floor().items():
         print(f"  {min(times):6.2f}s / {statistics.median(times):6.2f}s  {name}")
