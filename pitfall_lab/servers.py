@@ -108,14 +108,10 @@ def mariadb(datadir: Path):
          "--skip-log-bin", *user],
         host="127.0.0.1", port=port, timeout=30,
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server.start()
-    reap_when_gone(server.process.pid, datadir)
     try:
-        yield f"mysql+pymysql://root@127.0.0.1:{port}/mysql"
+        with running(server, datadir):
+            yield f"mysql+pymysql://root@127.0.0.1:{port}/mysql"
     finally:
-        with contextlib.suppress(Exception):
-            server.stop()
-        server.kill()
         shutil.rmtree(datadir, ignore_errors=True)
 
 
@@ -135,14 +131,23 @@ def redis(datadir: Path):
     datadir.mkdir(parents=True, exist_ok=True)
     server = RedisExecutor(redis_server, databases=16, redis_timeout=30, loglevel="notice",
                            host="127.0.0.1", port=get_port(None), datadir=datadir)
-    server.start()
-    reap_when_gone(server.process.pid)
-    try:
+    with running(server):
         yield server
+
+
+@contextlib.contextmanager
+def running(executor, path: Path | None = None, graceful: bool = True):
+    """Start a mirakuru executor with a reaper (see reap_when_gone); at the end stop it, unless
+    not ``graceful``, and SIGKILL its process group and every process it marked."""
+    executor.start()
+    reap_when_gone(executor.process.pid, path)
+    try:
+        yield executor
     finally:
-        with contextlib.suppress(Exception):
-            server.stop()
-        server.kill()
+        if graceful:
+            with contextlib.suppress(Exception):
+                executor.stop()
+        executor.kill()
 
 
 def reap_when_gone(server_pid: int, path: Path | None = None) -> None:

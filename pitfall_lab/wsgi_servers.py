@@ -40,15 +40,11 @@ def serving(server: str, app_dir: Path, env: dict[str, str], log_path: Path, tim
             command(server, port), url=f"http://127.0.0.1:{port}/", status="404",
             cwd=str(app_dir), envvars=procs.child_env(env), timeout=timeout,
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        executor.start()
-        servers.reap_when_gone(executor.process.pid)
-        try:
+        # No graceful stop: the tests read what was logged while serving, and a graceful stop
+        # costs uWSGI a second (its master waits for its threaded workers) and gunicorn half a
+        # second, or more with a worker stuck on a broken connection.
+        with servers.running(executor, graceful=False):
             yield f"http://127.0.0.1:{port}"
-        finally:
-            # No graceful stop: the tests read what was logged while serving, and a graceful
-            # stop costs uWSGI a second (its master waits for its threaded workers) and gunicorn
-            # half a second, or more with a worker stuck on a broken connection.
-            executor.kill()  # SIGKILL to the group and to every marked process
 
 
 def migrate(app_dir: Path, env: dict[str, str]) -> None:
