@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import re
 import subprocess
 import sys
 from collections import Counter
@@ -15,7 +14,6 @@ from pathlib import Path
 from pitfall_lab import load, procs, servers
 
 SERVERS = ("uwsgi", "gunicorn")
-_EXCEPTION = re.compile(r"^[\w.]+(?:Error|Exception): .*")
 
 
 def command(server: str, port: int) -> list[str]:
@@ -86,4 +84,4 @@ def under_load(server: str, app_dir: Path, env: dict[str, str], log_path: Path,
 
 def logged_exceptions(log_path: Path) -> Counter:
     """The exception lines ("pkg.SomeError: message") a server wrote to its log, counted."""
-    return Counter(line for line in log_path.read_text().splitlines() if _EXCEPTION.match(line))
+    return Counter(procs.exception_lines(log_path.read_text()))
