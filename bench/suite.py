@@ -32,6 +32,10 @@ def timed(fn, repeat: int = 1) -> list[float]:
     return times
 
 
+def fresh_import() -> None:
+    procs.python("-c", "import flask_sqlalchemy", cwd=ROOT)
+
+
 def suite(workers: str, record: Path) -> float:
     started = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", workers,
@@ -46,8 +50,8 @@ def suite(workers: str, record: Path) -> float:
 
 
 def floor() -> dict[str, list[float]]:
-    out = {"python -c 'import flask_sqlalchemy' (fresh interpreter)": timed(
-        lambda: procs.python("-c", "import flask_sqlalchemy", cwd=ROOT), repeat=10)}
+    out = {"python -c 'import flask_sqlalchemy' (fresh interpreter)": timed(fresh_import,
+                                                                          repeat=10)}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
 
@@ -93,8 +97,7 @@ def selection(expression: str, runs: int) -> None:
     just before each run: on a shared machine the floor itself moves."""
     walls, floors = [], []
     for _ in range(runs):
-        floors.append(statistics.median(timed(
-            lambda: procs.python("-c", "import flask_sqlalchemy", cwd=ROOT), repeat=3)))
+        floors.append(statistics.median(timed(fresh_import, repeat=3)))
         started = time.perf_counter()
         run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-k", expression], cwd=ROOT,
                              capture_output=True, text=True, timeout=600)

@@ -3,16 +3,26 @@ afterwards (nothing pooled stays open). SQLAlchemy is imported on the first call
 collects the test modules that use this."""
 from __future__ import annotations
 
+import contextlib
 
-def rows(url: str, query: str, **params) -> list[tuple]:
+
+@contextlib.contextmanager
+def _connection(url: str):
     import sqlalchemy as sa
 
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as con:
-            return [tuple(row) for row in con.execute(sa.text(query), params)]
+            yield con
     finally:
         engine.dispose()
+
+
+def rows(url: str, query: str, **params) -> list[tuple]:
+    import sqlalchemy as sa
+
+    with _connection(url) as con:
+        return [tuple(row) for row in con.execute(sa.text(query), params)]
 
 
 def scalars(url: str, query: str, **params) -> list:
@@ -27,12 +37,8 @@ def scalar(url: str, query: str, **params):
 def table_names(url: str) -> list[str]:
     import sqlalchemy as sa
 
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.connect() as con:
-            return sa.inspect(con).get_table_names()
-    finally:
-        engine.dispose()
+    with _connection(url) as con:
+        return sa.inspect(con).get_table_names()
 
 
 def backend(url: str) -> str:
