@@ -1,0 +1,39 @@
+"""The lab's own pytest options: a bad value stops pytest before any test runs, with one line
+that names it (a password hidden) and pytest's usage-error exit code."""
+import sys
+
+import pytest
+
+from pitfall_lab import procs, scenario
+
+USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
+
+
+def lab_pytest(*args):
+    return procs.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0",
+                      "--collect-only", "-q", *args], cwd=scenario.ROOT)
+
+
+@pytest.mark.parametrize("args, line", [
+    (["--dburi", "postgresql+psycopg2://nobody:secret@127.0.0.1:1/x"],
+     'ERROR: --dburi postgresql+psycopg2://nobody:***@127.0.0.1:1/x: cannot connect: '
+     'connection to server at "127.0.0.1", port 1 failed: Connection refused'),
+    (["--dburi", "garbage"],
+     "ERROR: --dburi 'garbage': not a SQLAlchemy URL (dialect+driver://user:password@host/db)"),
+    (["--dburi", "mysql+pymysql://root@127.0.0.1:1/x"],
+     "ERROR: --dburi mysql+pymysql://root@127.0.0.1:1/x: the lab's --dburi takes a PostgreSQL "
+     "server (postgresql+psycopg2://user@host/db)"),
+    (["--lab-variant", "fix-nope"], "ERROR: --lab-variant fix-nope: no scenario has that variant"),
+], ids=["dburi-refused", "dburi-garbage", "dburi-not-postgresql", "lab-variant-unknown"])
+def test_a_bad_option_is_one_line_before_any_test(args, line):
+    result = lab_pytest(*args)
+    assert result.returncode == USAGE_ERROR
+    assert [text for text in result.stderr.splitlines() if text.strip()] == [line]
+    assert "secret" not in result.stdout + result.stderr
+
+
+def test_lab_variant_keeps_the_tests_of_that_variant_alone():
+    result = lab_pytest("--lab-variant", "fix-explicit_session")
+    assert result.returncode == 0, result.stderr
+    ids = [line for line in result.stdout.splitlines() if "::" in line]
+    assert ids and all(i.endswith("[fix-explicit_session]") for i in ids)
