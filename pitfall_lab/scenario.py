@@ -22,7 +22,9 @@ else:  # pragma: no cover
 
 ROOT = Path(os.environ.get("PITFALL_LAB_ROOT") or Path(__file__).resolve().parents[1])
 SCENARIO_DIR = ROOT / "scenarios"
-SEED_NAME = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt$")
+# A source is described in words (what it is, its language, what it reported): a file name
+# like 001_5c707df2ac66e183.txt names a write-up the lab's users do not have.
+FILE_NAME = re.compile(r"^\S+\.(txt|md|html?)$")
 ID_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 SERVERS = {"postgresql", "mariadb", "redis", "uwsgi", "gunicorn"}
 
@@ -58,8 +60,13 @@ class Symptom:
     text: str
     when: tuple[Requirement, ...] = ()
     affected: bool = True  # False: on these versions the repro runs without the failure
+    where: tuple[tuple[str, str], ...] = ()  # test parameters it is for: (("server", "uwsgi"),)
 
-    def applies(self) -> bool:
+    def applies(self, **params) -> bool:
+        """On the installed versions, and for the test's parameters (``variant``, ``server``...)
+        where the symptom names them."""
+        if any(str(params.get(key)) != value for key, value in self.where):
+            return False
         for req in self.when:
             found = installed(req.name)
             if found is None or not req.specifier.contains(found, prereleases=True):
@@ -91,7 +98,7 @@ class Scenario:
     id: str
     code: str
     title: str
-    seeds: tuple[str, ...]
+    sources: tuple[str, ...]
     root_cause: str
     symptoms: tuple[Symptom, ...]
     repros: tuple[Variant, ...]
@@ -112,19 +119,31 @@ class Scenario:
         known = ", ".join(str(v) for v in self.variants)
         raise UnknownScenario(f"scenario {self.id!r} has no variant {name!r} (known: {known})")
 
-    def symptom(self, case: str) -> str:
-        """The exact symptom text this scenario declares for ``case`` on the installed versions."""
+    def declared(self, case: str, **params) -> Symptom:
+        """The symptom declared for ``case`` on the installed versions and the test's
+        ``params``; where several match, the one that names the most parameters."""
         cases = [s for s in self.symptoms if s.case == case]
         if not cases:
             raise LookupError(f"{self.source.name}: no symptom with case {case!r}")
-        matching = [s for s in cases if s.applies()]
+        matching = [s for s in cases if s.applies(**params)]
+        most = max((len(s.where) for s in matching), default=0)
+        matching = [s for s in matching if len(s.where) == most]
         if len(matching) != 1:
-            on = ", ".join(f"{k} {v}" for k, v in installed_versions().items())
+            on = ", ".join(f"{k} {v}" for k, v in
+                           [*installed_versions().items(), *sorted(params.items())])
             raise LookupError(
                 f"{self.source.name}: {len(matching)} symptoms for case {case!r} match {on}; "
                 "declare exactly one for these versions"
             )
-        return expand(matching[0].text)
+        return matching[0]
+
+    def symptom(self, case: str, **params) -> str:
+        """The exact symptom text declared for ``case`` on the installed versions (and the
+        test's ``params``, where a symptom depends on them)."""
+        return expand(self.declared(case, **params).text)
+
+    def affected(self, case: str, **params) -> bool:
+        return self.declared(case, **params).affected
 
 
 class _Fields:
@@ -188,7 +207,10 @@ def _variants(sid: str, kind: str, fields: list[_Fields]) -> tuple[Variant, ...]
 
 
 def _symptom(f: _Fields) -> Symptom:
-    f.only({"case", "text", "when", "affected"})
+    f.only({"case", "text", "when", "affected", "where"})
+    where = f.table.get("where", {})
+    if not isinstance(where, dict) or not all(isinstance(v, str) and v for v in where.values()):
+        f.fail("where", "must be a table of test parameter names to strings")
     affected = f.table.get("affected", True)
     if not isinstance(affected, bool):
         f.fail("affected", "must be true or false")
@@ -198,7 +220,8 @@ def _symptom(f: _Fields) -> Symptom:
             when.append(Requirement(spec))
         except InvalidRequirement as exc:
             f.fail("when", f"{spec!r} is not a requirement specifier ({exc})")
-    return Symptom(f.str("case"), f.str("text", exact=True), tuple(when), affected)
+    return Symptom(f.str("case"), f.str("text", exact=True), tuple(when), affected,
+                   tuple(sorted(where.items())))
 
 
 def load_file(path: Path) -> Scenario:
@@ -207,15 +230,16 @@ def load_file(path: Path) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise MetadataError(f"{path}: not valid TOML ({str(exc).splitlines()[0]})") from None
     f = _Fields(path, data)
-    f.only({"id", "code", "title", "seeds", "root_cause", "symptoms", "repros", "fixes",
+    f.only({"id", "code", "title", "sources", "root_cause", "symptoms", "repros", "fixes",
             "catches", "references", "servers"})
     sid = f.str("id", pattern=ID_NAME)
     if sid != path.stem:
         f.fail("id", f"{sid!r} differs from the file name {path.stem!r}")
-    seeds = f.strs("seeds")
-    for seed in seeds:
-        if not SEED_NAME.match(seed):
-            f.fail("seeds", f"{seed!r} is not a seed file name like 001_5c707df2ac66e183.txt")
+    sources = f.strs("sources")
+    for source in sources:
+        if FILE_NAME.match(source.strip()):
+            f.fail("sources", f"{source!r}: describe the source in words (what it is, its "
+                              "language, what it reported); links go in references")
     servers = f.strs("servers", required=False)
     for server in servers:
         if server not in SERVERS:
@@ -224,7 +248,7 @@ def load_file(path: Path) -> Scenario:
         id=sid,
         code=f.str("code", pattern=re.compile(r"^S\d\d[a-z]?$")),
         title=f.str("title"),
-        seeds=seeds,
+        sources=sources,
         root_cause=f.str("root_cause"),
         symptoms=tuple(_symptom(s) for s in f.tables("symptoms")),
         repros=_variants(sid, "repro", f.tables("repros")),

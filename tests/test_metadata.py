@@ -7,7 +7,7 @@ GOOD = """
 id = "demo"
 code = "S99"
 title = "A demo"
-seeds = ["001_5c707df2ac66e183.txt"]
+sources = ["An English-language blog post that reported the failure."]
 root_cause = "Because."
 references = ["https://example.org/"]
 
@@ -55,7 +55,8 @@ def test_a_good_file_loads(lab):
 @pytest.mark.parametrize("edit, message", [
     (lambda t: t.replace('title = "A demo"\n', ""), "demo.toml: title: missing"),
     (lambda t: t.replace('code = "S99"', 'code = "S99"\ncolour = "red"'), "demo.toml: colour: unknown field"),
-    (lambda t: t.replace('"001_5c707df2ac66e183.txt"', '"seed.txt"'), "demo.toml: seeds: 'seed.txt' is not a seed file name"),
+    (lambda t: t.replace('"An English-language blog post that reported the failure."', '"001_5c707df2ac66e183.txt"'), "demo.toml: sources: '001_5c707df2ac66e183.txt': describe the source in words"),
+    (lambda t: t.replace('case = "run"', 'case = "run"\nwhere = { server = 3 }'), "demo.toml: symptoms[0].where: must be a table of test parameter names to strings"),
     (lambda t: t.replace('case = "run"', 'case = "run"\nwhen = ["flask >= 3 <"]'), "demo.toml: symptoms[0].when: 'flask >= 3 <' is not a requirement"),
     (lambda t: t.replace('summary = "works"', 'name = "gone"\nsummary = "works"'), "demo.toml: fixes[0].name: no directory fixes/demo/gone"),
     (lambda t: t.replace('id = "demo"', 'id = "other"'), "demo.toml: id: 'other' differs from the file name"),
@@ -73,3 +74,18 @@ def test_a_case_with_no_symptom_for_these_versions_is_an_error(lab):
     s = scenario.load_file(lab(GOOD.replace('case = "run"', 'case = "run"\nwhen = ["flask<0.1"]')))
     with pytest.raises(LookupError, match="0 symptoms for case 'run' match"):
         s.symptom("run")
+
+
+def test_a_symptom_may_depend_on_a_test_parameter(lab):
+    s = scenario.load_file(lab(GOOD + """
+[[symptoms]]
+case = "run"
+where = { server = "gunicorn", variant = "repro" }
+affected = false
+text = "200 ok"
+"""))
+    assert (s.symptom("run", server="uwsgi", variant="repro"), s.affected("run", server="uwsgi")) \
+        == ("RuntimeError: boom", True)
+    assert (s.symptom("run", server="gunicorn", variant=s.repros[0]),
+            s.affected("run", server="gunicorn", variant="repro")) == ("200 ok", False)
+    assert s.symptom("run", server="gunicorn", variant="fix") == "RuntimeError: boom"
