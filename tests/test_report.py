@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pitfall_lab import procs, scenario
+from pitfall_lab import procs, runrecord, scenario
 
 SHARED = scenario.load("shared_base")
 
@@ -12,14 +12,16 @@ SHARED = scenario.load("shared_base")
 def record(tmp_path, name, rows, exit_status=0):
     path = tmp_path / f"{name}.json"
     path.write_text(json.dumps({
-        "version_set": name, "python": "3.11.7", "date": "2026-11-22 00:00 UTC",
+        "format": runrecord.FORMAT, "collected": [], "version_set": name, "python": "3.11.7", "date": "2026-11-22 00:00 UTC",
         "wall_seconds": 1.0, "exit_status": exit_status,
         "libraries": scenario.installed_versions(), "tests": rows}))
     return path
 
 
 def row(test, outcome, observed):
-    return {"nodeid": f"tests/test_shared_base.py::{test}", "when": "call", "outcome": outcome,
+    variant = test.split("[")[1].rstrip("]")
+    return {"nodeid": f"tests/test_shared_base.py::{test}", "scenario": "shared_base",
+            "variant": variant, "when": "call", "outcome": outcome,
             "duration": 0.5, "observed": observed, "error": None if outcome == "passed" else "E"}
 
 
@@ -58,14 +60,16 @@ def test_a_declared_unaffected_version_says_not_affected(tmp_path):
     s = scenario.load("threads_share_session")
     (unaffected,) = [sym for sym in s.symptoms if not sym.affected]
     rec = record(tmp_path, "old", [{
-        "nodeid": "tests/test_threads_share_session.py::test_x[repro-checkout]", "when": "call",
+        "nodeid": "tests/test_threads_share_session.py::test_x[checkout-repro]",
+        "scenario": "threads_share_session", "variant": "repro", "when": "call",
         "outcome": "passed", "duration": 1.0, "observed": scenario.expand(unaffected.text),
         "error": None}])
     _, text = report(tmp_path, rec)
     assert "| repro | not affected (1.0s)" in text
 
 
-@pytest.mark.parametrize("content", ["[]", "not json", '{"tests": 3}'])
+@pytest.mark.parametrize("content", ["[]", "not json", '{"tests": 3}',
+                                     '{"tests": [], "format": 1}'])
 def test_a_file_that_is_not_a_run_record_is_a_one_line_error(tmp_path, content):
     path = tmp_path / "broken.json"
     path.write_text(content)

@@ -7,15 +7,12 @@ repro folder, runs the scenario's tests there, and requires every one of them to
 """
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from pitfall_lab import scenario
+from pitfall_lab import runrecord, scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,12 +35,8 @@ def check(sid: str) -> bool:
         lab = Path(tmp) / "lab"
         lab.mkdir()
         swapped_copy(s, lab)
-        record = Path(tmp) / "record.json"
-        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                        f"--lab-json={record}", f"tests/test_{sid}.py"],
-                       cwd=lab, env={**os.environ, "PITFALL_LAB_ROOT": str(lab)},
-                       capture_output=True, timeout=900)
-        rows = [r for r in json.loads(record.read_text())["tests"] if r["when"] == "call"]
+        record = runrecord.run_pytest(["-q", f"tests/test_{sid}.py"], root=lab, timeout=900)
+        rows = [r for r in record["tests"] if r["when"] == "call"]
     survivors = [r["nodeid"] for r in rows if r["outcome"] != "failed"]
     print(f"{sid}: {len(rows) - len(survivors)}/{len(rows)} tests failed with repro and fix swapped")
     for nodeid in survivors:
