@@ -11,6 +11,7 @@ wrong results (another request's value), exception lines the server logged, and 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
@@ -18,7 +19,6 @@ from collections import Counter
 from pathlib import Path
 
 from pitfall_lab import load, scenario, servers, wsgi_servers
-
 
 
 def main() -> int:
@@ -37,37 +37,32 @@ def main() -> int:
         return 2
 
     totals: dict[str, Counter] = {s: Counter() for s in wsgi_servers.SERVERS}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         tmp = Path(tmp)
-        pg = None if args.dburi else servers.embedded_postgresql(tmp / "pgdata")
-        server_url = args.dburi or pg.get_uri().replace("postgresql://", "postgresql+psycopg2://", 1)
-        try:
-            for run in range(1, args.runs + 1):
-                for server in wsgi_servers.SERVERS:
-                    run_dir = tmp / f"{run}-{server}"
-                    run_dir.mkdir()
-                    with servers.fresh_database(server_url) as db:
-                        app_dir = variant.copy_to(run_dir)
-                        env = {"DATABASE_URL": db}
-                        wsgi_servers.migrate(app_dir, env)
-                        started = time.monotonic()
-                        with wsgi_servers.serving(server, app_dir, env, run_dir / "server.log") as url:
-                            report = load.echo(url, args.requests, args.concurrency, args.timeout)
-                        wall = time.monotonic() - started
-                    logged = Counter(line.partition(":")[0] for line in
-                                     wsgi_servers.logged_exceptions(run_dir / "server.log").elements())
-                    print(f"run {run} {server:<8} {report}; logged {dict(logged) or 'nothing'}; {wall:.1f}s",
-                          flush=True)
-                    t = totals[server]
-                    t["runs"] += 1
-                    t["broken runs"] += bool(report.errors or report.wrong)
-                    t["errors"] += sum(report.errors.values())
-                    t["wrong"] += report.wrong
-                    for kind in logged:
-                        t[f"runs logging {kind}"] += 1
-        finally:
-            if pg:
-                pg.cleanup()
+        server_url = args.dburi or stack.enter_context(servers.postgresql())
+        for run in range(1, args.runs + 1):
+            for server in wsgi_servers.SERVERS:
+                run_dir = tmp / f"{run}-{server}"
+                run_dir.mkdir()
+                with servers.fresh_database(server_url) as db:
+                    app_dir = variant.copy_to(run_dir)
+                    env = {"DATABASE_URL": db}
+                    wsgi_servers.migrate(app_dir, env)
+                    started = time.monotonic()
+                    with wsgi_servers.serving(server, app_dir, env, run_dir / "server.log") as url:
+                        report = load.echo(url, args.requests, args.concurrency, args.timeout)
+                    wall = time.monotonic() - started
+                logged = Counter(line.partition(":")[0] for line in
+                                 wsgi_servers.logged_exceptions(run_dir / "server.log").elements())
+                print(f"run {run} {server:<8} {report}; logged {dict(logged) or 'nothing'}; {wall:.1f}s",
+                      flush=True)
+                t = totals[server]
+                t["runs"] += 1
+                t["broken runs"] += bool(report.errors or report.wrong)
+                t["errors"] += sum(report.errors.values())
+                t["wrong"] += report.wrong
+                for kind in logged:
+                    t[f"runs logging {kind}"] += 1
     print(f"\n{variant}: {args.runs} run(s) of {args.requests} requests, {args.concurrency} at a time")
     for server, t in totals.items():
         print(f"  {server:<8} " + ", ".join(f"{k}: {v}" for k, v in t.items()))

@@ -1,26 +1,38 @@
-"""Benchmark the lab itself: the whole suite at -n 0 and -n 2, the time per scenario, and the
-floor no test run can beat (a fresh interpreter importing Flask-SQLAlchemy; each server's
-start-up).
+"""Benchmark the lab itself against its floor: the fresh interpreters no run can skip.
 
-    python bench/suite.py                        # everything
+    python bench/suite.py                        # floor, full suite (-n 0 and the default), ratios
     python bench/suite.py --floor                # only the floor (quick)
-    python bench/suite.py -k reloader --runs 10  # `pytest -k reloader` (-n auto) ten times
+    python bench/suite.py -k reloader --runs 10  # `pytest -k reloader` as typed, ten times
+    python bench/suite.py --each-scenario        # `pytest -k <id>` once per scenario, with ratios
+
+Every scenario runs the user's code in fresh interpreters (apps, `flask` commands, cron scripts,
+rq work horses, lazily loaded prefork workers), each importing Flask-SQLAlchemy. The floor of a
+run is their number times one such import, divided by the cores; the benchmark counts them under
+strace (distinct processes that open flask_sqlalchemy/__init__) and prints, per run:
+
+- wall / floor: the goal is <= 1.3 for the full suite and <= 1.5 for one scenario (-k);
+- parallel efficiency, CPU / (cores x wall): the goal is >= 0.85 for the full suite.
 """
 from __future__ import annotations
 
 import argparse
-import json
+import os
+import re
+import resource
+import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
-from pitfall_lab import procs, scenario, servers, wsgi_servers
+from pitfall_lab import procs, runrecord, scenario, servers, wsgi_servers
 
 ROOT = Path(__file__).resolve().parents[1]
+CORES = os.cpu_count() or 1
+OPENS_FLASK_SQLALCHEMY = re.compile(r'^(\d+) +openat\(.*/flask_sqlalchemy/(__init__\.py|__pycache__/'
+                                    r'__init__\.)', re.M)
 
 
 def timed(fn, repeat: int = 1) -> list[float]:
@@ -36,35 +48,63 @@ def fresh_import() -> None:
     procs.python("-c", "import flask_sqlalchemy", cwd=ROOT)
 
 
-def suite(workers: str, record: Path) -> float:
+def import_floor() -> float:
+    """One fresh interpreter importing Flask-SQLAlchemy: the median of five, measured now (the
+    machine's speed moves, so every ratio uses a floor measured just before its run)."""
+    return statistics.median(timed(fresh_import, repeat=5))
+
+
+def pytest_run(args: list[str]) -> tuple[float, float, dict]:
+    """Run pytest with ``args`` as a user types them; its wall time, the CPU time of every
+    process it waited for, and its run record. A failing run is no benchmark."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", workers,
-                          f"--lab-json={record}"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=1800)
+    record = runrecord.run_pytest(["-q", *args], timeout=1800)
     wall = time.perf_counter() - started
-    summary = run.stdout.strip().splitlines()[-1:] or ["(no output)"]
-    if run.returncode != 0:
-        sys.exit(f"bench: the suite failed at -n {workers}, its time means nothing: {summary[0]}")
-    print(f"  -n {workers}: {summary[0]}")
-    return wall
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if record["exit_status"] != 0:
+        sys.exit(f"bench: pytest {' '.join(args)} failed (exit {record['exit_status']}); "
+                 "its time means nothing")
+    return wall, cpu, record
 
 
-def floor() -> dict[str, list[float]]:
-    out = {"python -c 'import flask_sqlalchemy' (fresh interpreter)": timed(fresh_import,
-                                                                          repeat=10)}
+def interpreters(args: list[str]) -> int | None:
+    """How many fresh interpreters import Flask-SQLAlchemy in ``pytest args`` (one run under
+    strace, which slows it: only the count is used)."""
+    strace = shutil.which("strace")
+    if not strace:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = Path(tmp) / "trace"
+        runrecord.run_pytest(["-q", *args], timeout=1800, launcher=[
+            strace, "-f", "-qq", "-e", "trace=openat", "-e", "signal=none", "-o", str(trace)])
+        return len({pid for pid, _ in OPENS_FLASK_SQLALCHEMY.findall(trace.read_text())})
+
+
+def ratios(label: str, wall: float, cpu: float, count: int | None, floor: float) -> str:
+    line = f"{label}: wall {wall:.1f}s, CPU {cpu:.1f}s, parallel efficiency {cpu / (CORES * wall):.0%}"
+    if count is None:
+        return line + " (install strace to count interpreters for the floor)"
+    bound = count * floor / CORES
+    return line + (f"; {count} interpreters x {floor:.2f}s / {CORES} cores = floor {bound:.1f}s, "
+                   f"wall/floor {wall / bound:.2f}")
+
+
+def servers_floor() -> dict[str, list[float]]:
+    out = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
 
         def postgres():
-            servers.embedded_postgresql(tmp / f"pg{time.monotonic_ns()}").cleanup()
+            with servers.postgresql():
+                pass
         out["PostgreSQL (embedded) initdb + start + stop"] = timed(postgres, repeat=3)
 
         def redis():
-            proc = procs.LiveProcess([servers.redis_executable(), "--port", str(procs.free_port()),
-                                      "--save", ""], cwd=tmp)
-            proc.wait_for_log("Ready to accept connections")
-            proc.stop()
-        out["Redis start until ready"] = timed(redis, repeat=5)
+            with servers.redis(tmp / f"redis{time.monotonic_ns()}"):
+                pass
+        out["Redis start until ready, stop"] = timed(redis, repeat=3)
 
         if servers.executable("mariadbd"):
             def mariadb():
@@ -73,9 +113,7 @@ def floor() -> dict[str, list[float]]:
             out["MariaDB install-db + start + stop"] = timed(mariadb, repeat=2)
 
         app = scenario.load("prefork_shared_connection").variant("fix-lazy_apps")
-        pg = servers.embedded_postgresql(tmp / "pg")
-        url = pg.get_uri().replace("postgresql://", "postgresql+psycopg2://", 1)
-        try:
+        with servers.postgresql() as url:
             for server in wsgi_servers.SERVERS:
                 def serve():
                     with servers.fresh_database(url) as db:
@@ -87,53 +125,54 @@ def floor() -> dict[str, list[float]]:
                                                   run / "log"):
                             pass
                 out[f"{server} start until it answers HTTP, then stop"] = timed(serve, repeat=3)
-        finally:
-            pg.cleanup()
     return out
 
 
 def selection(expression: str, runs: int) -> None:
-    """Time `pytest -k EXPRESSION` as a user types it, next to the interpreter floor measured
-    just before each run: on a shared machine the floor itself moves."""
-    walls, floors = [], []
+    """Time `pytest -k EXPRESSION` as a user types it, against its own floor."""
+    count = interpreters(["-k", expression])
+    walls = []
     for _ in range(runs):
-        floors.append(statistics.median(timed(fresh_import, repeat=3)))
-        started = time.perf_counter()
-        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-k", expression], cwd=ROOT,
-                             capture_output=True, text=True, timeout=600)
-        walls.append(time.perf_counter() - started)
-        if run.returncode != 0:
-            sys.exit(f"bench: pytest -k {expression!r} failed: {run.stdout.strip()[-300:]}")
-        print(f"  {walls[-1]:5.2f}s  (floor just before: {floors[-1]:.2f}s)")
+        floor = import_floor()
+        wall, cpu, _ = pytest_run(["-k", expression])
+        walls.append(wall)
+        print("  " + ratios(f"pytest -k {expression}", wall, cpu, count, floor))
     print(f"pytest -k {expression!r}, {runs} runs: min {min(walls):.2f}s, "
-          f"median {statistics.median(walls):.2f}s, max {max(walls):.2f}s; "
-          f"under 5 s in {sum(w < 5 for w in walls)}/{runs}")
+          f"median {statistics.median(walls):.2f}s, max {max(walls):.2f}s")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--floor", action="store_true", help="only measure the floor")
     parser.add_argument("-k", dest="expression", help="only time `pytest -k EXPRESSION`")
-    parser.add_argument("--runs", type=int, default=10, help="with -k: how many times")
+    parser.add_argument("--runs", type=int, default=3, help="with -k: how many times")
+    parser.add_argument("--each-scenario", action="store_true",
+                        help="time `pytest -k <scenario>` once for every scenario")
     args = parser.parse_args()
     if args.expression:
         selection(args.expression, args.runs)
         return 0
+    if args.each_scenario:
+        for sid in scenario.load_all():
+            selection(sid, 1)
+        return 0
     print("floor (min / median of the repeats):")
-    for name, times in floor().items():
+    print(f"  {import_floor():6.2f}s median  python -c 'import flask_sqlalchemy' (fresh interpreter)")
+    for name, times in servers_floor().items():
         print(f"  {min(times):6.2f}s / {statistics.median(times):6.2f}s  {name}")
     if args.floor:
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        serial, parallel = Path(tmp) / "n0.json", Path(tmp) / "n2.json"
-        wall0, wall2 = suite("0", serial), suite("2", parallel)
-        print(f"\nfull suite: -n 0 {wall0:.1f}s, -n 2 {wall2:.1f}s, speed-up {wall0 / wall2:.2f}x")
-        per = defaultdict(float)
-        for row in json.loads(serial.read_text())["tests"]:
-            per[row["nodeid"].split("::")[0].rpartition("/")[2]] += row["duration"]
-        print("time per test module at -n 0 (sum of its tests' setup, call and teardown):")
-        for module, seconds in sorted(per.items(), key=lambda kv: -kv[1]):
-            print(f"  {seconds:6.1f}s  {module}")
+    count = interpreters([])
+    wall0, cpu0, serial = pytest_run(["-n", "0"])
+    print(ratios("full suite, -n 0", wall0, cpu0, count, import_floor()))
+    wall, cpu, _ = pytest_run([])
+    print(ratios("full suite, as the README runs it", wall, cpu, count, import_floor()))
+    per = defaultdict(float)
+    for row in serial["tests"]:
+        per[row["nodeid"].split("::")[0].rpartition("/")[2]] += row["duration"]
+    print("time per test module at -n 0 (sum of its tests' setup, call and teardown):")
+    for module, seconds in sorted(per.items(), key=lambda kv: -kv[1]):
+        print(f"  {seconds:6.1f}s  {module}")
     return 0
 
 

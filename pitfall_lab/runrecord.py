@@ -125,15 +125,16 @@ class ChildPytestError(RuntimeError):
 
 def run_pytest(args: list[str], *, timeout: float | None = 900,
                on_line: Callable[[str], None] | None = None, root: Path | None = None,
-               env: dict | None = None) -> dict:
+               env: dict | None = None, launcher: list[str] = ()) -> dict:
     """Run pytest in a child process on the lab's process control (its own process group,
     killed with its xdist workers when it ends or runs over ``timeout``); pass each output line
-    to ``on_line`` as it comes; return its run record."""
+    to ``on_line`` as it comes; return its run record. ``launcher`` goes before the interpreter
+    (the benchmark counts interpreters under strace)."""
     root = root or scenario.ROOT
     with tempfile.TemporaryDirectory(prefix="pitfall-lab-record-") as tmp:
         path = Path(tmp) / "record.json"
         child = procs.LiveProcess(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--rootdir={root}",
+            [*launcher, sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--rootdir={root}",
              f"--lab-json={path}", *args],
             cwd=root, env={"PITFALL_LAB_ROOT": str(root), **(env or {})}, on_line=on_line)
         try:
