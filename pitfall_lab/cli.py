@@ -1,6 +1,7 @@
 """``pitfall-lab``: list the scenarios, show one, run one."""
 from __future__ import annotations
 
+import json
 import re
 import sys
 import textwrap
@@ -98,8 +99,8 @@ def run(scenario_id, variants, collect_only):
             except scenario.UnknownScenario as exc:
                 _fail(str(exc).strip("'\""))
     if collect_only:
-        planned = plan(s, variants or ("repro", "fix"))
-        for name, tests in planned.items():
+        planned = plan([s], variants or ("repro", "fix"))
+        for (_, name), tests in planned.items():
             click.echo(f"{name}: {len(tests)} test(s)")
             for test in tests:
                 click.echo(f"  {test}")
@@ -157,6 +158,33 @@ def stress(scenario_ids, runs, workers, timeout):
 
 
 @main.command()
+@click.argument("source", metavar="[FILE | -]", default="-")
+@click.option("--json", "as_json", is_flag=True, help="the ranked list as JSON, alone on stdout")
+@click.option("--top", default=3, show_default=True, type=click.IntRange(1, 50),
+              help="how many ranks to show")
+def explain(source, as_json, top):
+    """Which pitfall explains this error: paste it, or give a traceback or log file."""
+    from pitfall_lab import explain as lab_explain
+
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(errors="replace")
+    except OSError as exc:
+        _fail(f"cannot read {source}: {exc.strerror}")
+    if not text.strip():
+        _fail(f"nothing to explain: {'standard input' if source == '-' else source} is empty")
+    try:
+        scenarios = scenario.load_all()
+    except scenario.MetadataError as exc:
+        _fail(str(exc))
+    matches = lab_explain.explain(text, scenarios, top=top)
+    if as_json:
+        click.echo(json.dumps(lab_explain.as_json(matches, text), indent=1))
+    else:
+        click.echo(lab_explain.as_text(matches, text), nl=False)
+    sys.exit(0 if matches else 1)
+
+
+@main.command()
 @click.argument("records", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", default="REPORT.md", show_default=True, type=click.Path())
 def report(records, output):
@@ -197,32 +225,40 @@ def run_tests(scenarios, variants=(), extra: list[str] = (), timeout: float | No
     return record["tests"]
 
 
-def plan(s: scenario.Scenario, variants) -> dict[str, list[str]]:
-    """For each of ``variants`` (a variant's name or a side), the tests that ``run_tests`` would
-    run for it, found by one collection with the same selection; none is run."""
+def plan(scenarios: list[scenario.Scenario], variants) -> dict[tuple[str, str], list[str]]:
+    """For each scenario and each of ``variants`` (a variant's name or a side), the tests that
+    ``run_tests`` would run for it, found by one collection with the same selection; none is
+    run. A name that a scenario does not have plans nothing for it."""
     try:
         record = runrecord.run_pytest(["-q", "-n", "0", "--collect-only",
-                                       *_pytest_args(s, variants)], timeout=120)
+                                       *_pytest_args(scenarios, variants)], timeout=120)
     except runrecord.ChildPytestError as exc:
         _fail(str(exc), code=1)
-    by_name = {str(v): v for v in s.variants}
-    return {name: [row["nodeid"].split("::", 1)[1] for row in record["collected"]
-                   if row["variant"] in by_name
-                   and runrecord.selects(by_name[row["variant"]], [name])]
-            for name in variants}
+    planned = {(s.id, name): [] for s in scenarios for name in variants}
+    by_id = {s.id: s for s in scenarios}
+    for row in record["collected"]:
+        s = by_id.get(row["scenario"])
+        for name in variants if s else ():
+            if runrecord.selects(s.variant(row["variant"]), [name]):
+                planned[s.id, name].append(row["nodeid"].split("::", 1)[1])
+    return planned
 
 
 @main.command()
-@click.argument("scenario_id", metavar="SCENARIO")
+@click.argument("scenario_ids", metavar="SCENARIO...", nargs=-1, required=True)
 @click.option("--collect-only", is_flag=True,
               help="print the steps and the tests each would run, run none")
-def demo(scenario_id, collect_only):
-    """Workshop mode: the repro's real symptom, the fix as a diff, the fix run, the lesson."""
-    s = _load(scenario_id)
+def demo(scenario_ids, collect_only):
+    """Workshop mode: the repro's real symptom, the fix as a diff, the fix run, the lesson; for
+    each scenario in turn."""
+    chosen = [_load(sid) for sid in scenario_ids]
+    steps = {s.id: [("the repro", "repro"), *((f"the fix {fix}", str(fix)) for fix in s.fixes)]
+             for s in chosen}
+    names = sorted({name for s in chosen for _, name in steps[s.id]})
+    planned = plan(chosen, names) if collect_only else {}
+    empty: list[str] = []
+    failed: list[dict] = []
     started = time.monotonic()
-    steps = [("the repro", "repro"), *((f"the fix {fix}", str(fix)) for fix in s.fixes)]
-    planned = plan(s, [name for _, name in steps]) if collect_only else {}
-    empty_steps = []
 
     def progress(line: str):
         found = re.search(r"::(\S+) (PASSED|FAILED|SKIPPED|ERROR)", line)
@@ -230,9 +266,9 @@ def demo(scenario_id, collect_only):
             test, verdict = found.groups()
             click.echo(f"  [{time.monotonic() - started:5.1f}s] {verdict:<7} {test}")
 
-    def step(title: str, name: str) -> None:
+    def step(s: scenario.Scenario, title: str, name: str) -> None:
         if collect_only:
-            tests = planned[name]
+            tests = planned[s.id, name]
             for test in tests:
                 click.echo(f"   would run {test}")
         else:
@@ -243,30 +279,33 @@ def demo(scenario_id, collect_only):
             failed.extend(r for r in rows if r["outcome"] == "failed")
         if not tests:
             click.secho(f"   NO TEST RAN for {title}", fg="yellow")
-            empty_steps.append(title)
+            empty.append(f"{s.id}: {title}")
 
-    failed: list[dict] = []
-    click.secho(f"{s.code}  {s.title}", bold=True)
-    for source in s.sources:
-        click.echo(_fill(source, initial_indent="reported by: ", subsequent_indent="  "))
-    click.echo()
-    for v in s.repros:
-        click.secho(f"1. The repro ({v}): {v.summary}", bold=True)
-    step(*steps[0])
-    repro = s.repros[0]
-    for n, fix in enumerate(s.fixes, 2):
-        click.secho(f"\n{n}. The fix{f' {fix.name}' if fix.name else ''}: {fix.summary}", bold=True)
-        click.echo(treediff.unified(repro.path, fix.path,
-                                    str(repro.path.relative_to(scenario.ROOT)),
-                                    str(fix.path.relative_to(scenario.ROOT))), nl=False)
-        step(f"the fix {fix}", str(fix))
-    click.secho("\nThe lesson", bold=True)
-    for fix in s.fixes:
-        click.echo(f"  - {fix.summary}")
-    if s.catches:
-        click.echo(f"  Catch: {s.catches[0]}")
-    if empty_steps or failed:
-        _fail(f"{len(empty_steps)} step(s) ran no test, {len(failed)} test(s) not as declared",
+    for number, s in enumerate(chosen):
+        if number:
+            click.echo()
+        click.secho(f"{s.code}  {s.title}", bold=True)
+        for source in s.sources:
+            click.echo(_fill(source, initial_indent="reported by: ", subsequent_indent="  "))
+        click.echo()
+        for v in s.repros:
+            click.secho(f"1. The repro ({v}): {v.summary}", bold=True)
+        step(s, *steps[s.id][0])
+        repro = s.repros[0]
+        for n, (fix, (title, name)) in enumerate(zip(s.fixes, steps[s.id][1:]), 2):
+            click.secho(f"\n{n}. The fix{f' {fix.name}' if fix.name else ''}: {fix.summary}",
+                        bold=True)
+            click.echo(treediff.unified(repro.path, fix.path,
+                                        str(repro.path.relative_to(scenario.ROOT)),
+                                        str(fix.path.relative_to(scenario.ROOT))), nl=False)
+            step(s, title, name)
+        click.secho("\nThe lesson", bold=True)
+        for fix in s.fixes:
+            click.echo(f"  - {fix.summary}")
+        if s.catches:
+            click.echo(f"  Catch: {s.catches[0]}")
+    if empty or failed:
+        _fail(f"{len(empty)} step(s) ran no test, {len(failed)} test(s) not as declared",
               code=1)
 
 

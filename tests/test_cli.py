@@ -28,20 +28,24 @@ def selected(collected, s, selects) -> set[str]:
             if r["scenario"] == s.id and selects(s.variant(r["variant"]))}
 
 
-@pytest.mark.parametrize("s", SCENARIOS, ids=lambda s: s.code)
-def test_demo_plans_exactly_each_steps_tests(s, collected):
-    result = pitfall_lab("demo", s.id, "--collect-only")
+def test_demo_plans_exactly_each_steps_tests(collected):
+    """Every scenario's demo, planned in one call: each step lists exactly its tests."""
+    result = pitfall_lab("demo", *(s.id for s in SCENARIOS), "--collect-only")
     assert result.returncode == 0, result.stderr
-    planned, step = defaultdict(set), None
+    planned, code, step = defaultdict(set), None, None
     for line in result.stdout.splitlines():
+        title = re.match(r"(S\d\d[a-z]?)  ", line)
         heading = re.match(r"(\d+)\. The (repro|fix)", line)
-        if heading:
+        if title:
+            code = title.group(1)
+        elif heading:
             step = int(heading.group(1))
         elif line.startswith("   would run "):
-            planned[step].add(line.removeprefix("   would run "))
-    assert planned[1] == selected(collected, s, lambda v: v.kind == "repro") != set()
-    for n, fix in enumerate(s.fixes, 2):
-        assert planned[n] == selected(collected, s, lambda v: v == fix) != set(), fix
+            planned[code, step].add(line.removeprefix("   would run "))
+    for s in SCENARIOS:
+        assert planned[s.code, 1] == selected(collected, s, lambda v: v.kind == "repro") != set()
+        for n, fix in enumerate(s.fixes, 2):
+            assert planned[s.code, n] == selected(collected, s, lambda v: v == fix) != set(), fix
 
 
 @pytest.mark.parametrize("sid, variants", [
