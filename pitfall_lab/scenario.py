@@ -27,6 +27,9 @@ SCENARIO_DIR = ROOT / "scenarios"
 FILE_NAME = re.compile(r"^\S+\.(txt|md|html?)$")
 ID_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 SERVERS = {"postgresql", "mariadb", "redis", "uwsgi", "gunicorn"}
+# Context cues a pasted error can carry (pitfall_lab.explain.CUES recognises each).
+CUES = ("uwsgi", "gunicorn", "celery", "rq", "reloader", "unittest", "threads", "cron", "fork",
+        "pytest")
 
 
 class MetadataError(Exception):
@@ -61,6 +64,7 @@ class Symptom:
     when: tuple[Requirement, ...] = ()
     affected: bool = True  # False: on these versions the repro runs without the failure
     where: tuple[tuple[str, str], ...] = ()  # test parameters it is for: (("server", "uwsgi"),)
+    needs_cue: bool = False  # alone, the text has many causes: explain wants a context cue too
 
     def applies(self, **params) -> bool:
         """On the installed versions, and for the test's parameters (``variant``, ``server``...)
@@ -72,6 +76,14 @@ class Symptom:
             if found is None or not req.specifier.contains(found, prereleases=True):
                 return False
         return True
+
+
+@dataclass(frozen=True)
+class Reported:
+    """A text someone else reported for this scenario's cause: not measured by the lab."""
+    text: str
+    source: str  # a link a user can open, or the source described in words
+    needs_cue: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,7 @@ class Scenario:
     code: str
     title: str
     sources: tuple[str, ...]
+    cause: str  # one line
     root_cause: str
     symptoms: tuple[Symptom, ...]
     repros: tuple[Variant, ...]
@@ -107,6 +120,9 @@ class Scenario:
     references: tuple[str, ...]
     servers: tuple[str, ...]
     source: Path
+    tell: str = ""  # what tells it apart from look-alikes, and how to check
+    cues: tuple[str, ...] = ()
+    reported: tuple[Reported, ...] = ()
 
     @property
     def variants(self) -> tuple[Variant, ...]:
@@ -177,6 +193,12 @@ class _Fields:
             self.fail(name, "must not be empty")
         return tuple(value)
 
+    def bool(self, name: str, default: bool = False) -> bool:
+        value = self.table.get(name, default)
+        if not isinstance(value, bool):
+            self.fail(name, "must be true or false")
+        return value
+
     def tables(self, name: str) -> list[_Fields]:
         value = self.table.get(name)
         if not isinstance(value, list) or not value or not all(isinstance(t, dict) for t in value):
@@ -207,13 +229,11 @@ def _variants(sid: str, kind: str, fields: list[_Fields]) -> tuple[Variant, ...]
 
 
 def _symptom(f: _Fields) -> Symptom:
-    f.only({"case", "text", "when", "affected", "where"})
+    f.only({"case", "text", "when", "affected", "where", "needs_cue"})
     where = f.table.get("where", {})
     if not isinstance(where, dict) or not all(isinstance(v, str) and v for v in where.values()):
         f.fail("where", "must be a table of test parameter names to strings")
-    affected = f.table.get("affected", True)
-    if not isinstance(affected, bool):
-        f.fail("affected", "must be true or false")
+    affected = f.bool("affected", default=True)
     when = []
     for spec in f.strs("when", required=False):
         try:
@@ -221,7 +241,7 @@ def _symptom(f: _Fields) -> Symptom:
         except InvalidRequirement as exc:
             f.fail("when", f"{spec!r} is not a requirement specifier ({exc})")
     return Symptom(f.str("case"), f.str("text", exact=True), tuple(when), affected,
-                   tuple(sorted(where.items())))
+                   tuple(sorted(where.items())), f.bool("needs_cue"))
 
 
 def load_file(path: Path) -> Scenario:
@@ -230,8 +250,8 @@ def load_file(path: Path) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise MetadataError(f"{path}: not valid TOML ({str(exc).splitlines()[0]})") from None
     f = _Fields(path, data)
-    f.only({"id", "code", "title", "sources", "root_cause", "symptoms", "repros", "fixes",
-            "catches", "references", "servers"})
+    f.only({"id", "code", "title", "sources", "cause", "root_cause", "symptoms", "repros",
+            "fixes", "catches", "references", "servers", "tell", "cues", "reported"})
     sid = f.str("id", pattern=ID_NAME)
     if sid != path.stem:
         f.fail("id", f"{sid!r} differs from the file name {path.stem!r}")
@@ -244,8 +264,25 @@ def load_file(path: Path) -> Scenario:
     for server in servers:
         if server not in SERVERS:
             f.fail("servers", f"{server!r} is not one of {sorted(SERVERS)}")
+    cues = f.strs("cues", required=False)
+    for cue in cues:
+        if cue not in CUES:
+            f.fail("cues", f"{cue!r} is not one of {', '.join(CUES)}")
+    cause = f.str("cause")
+    if "\n" in cause:
+        f.fail("cause", "must be one line")
+    reported = []
+    if "reported" in f.table:
+        for r in f.tables("reported"):
+            r.only({"text", "source", "needs_cue"})
+            reported.append(Reported(r.str("text", exact=True), r.str("source"),
+                                     r.bool("needs_cue")))
     return Scenario(
         id=sid,
+        cause=cause,
+        tell=f.str("tell", default=""),
+        cues=cues,
+        reported=tuple(reported),
         code=f.str("code", pattern=re.compile(r"^S\d\d[a-z]?$")),
         title=f.str("title"),
         sources=sources,

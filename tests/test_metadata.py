@@ -7,6 +7,7 @@ GOOD = """
 id = "demo"
 code = "S99"
 title = "A demo"
+cause = "Because of one thing."
 sources = ["An English-language blog post that reported the failure."]
 root_cause = "Because."
 references = ["https://example.org/"]
