@@ -61,6 +61,7 @@ _LOG_PREFIX = re.compile(  # "[2024-05-01 10:00:00,123] ERROR in app: ", "2024-0
     r"(?:[\w.\-]+\[[\w.\-]+\]:\s*)?(?:(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\b[^:]*:\s*)?")
 _NORMALISE = [
     (re.compile(r"\(Background on this error at: [^)]*\)"), ""),
+    (re.compile(r"(Original exception was:).*", re.I), r"\1 <exception>"),  # the app's own
     (re.compile(r"https?://sqlalche\.me/\S+"), ""),
     (re.compile(r'File "[^"]*"'), "File <path>"),
     (re.compile(r"(?<![\w<])(?:/[\w.\-]+)+/?|<workdir>(?:/[\w.\-]+)*|[A-Z]:\\[\S]+"), "<path>"),

@@ -163,10 +163,21 @@ def redis(datadir: Path):
 @contextlib.contextmanager
 def running(executor, path: Path | None = None, graceful: bool = True):
     """Start a mirakuru executor with a reaper (see reap_when_gone); at the end stop it, unless
-    not ``graceful``, and SIGKILL its process group and every process it marked."""
-    executor.start()
+    not ``graceful``, and SIGKILL its process group and every process it marked.
+
+    The reaper is started as soon as the process exists, before the wait for it to answer: a
+    session stopped during that wait (Ctrl-C, a stress run's timeout) must not leave it behind."""
+    from mirakuru import Executor, SimpleExecutor
+    from mirakuru.exceptions import AlreadyRunning
+
+    checked = isinstance(executor, Executor)  # one that waits until the server answers
+    if checked and executor.pre_start_check():
+        raise AlreadyRunning(executor)
+    SimpleExecutor.start(executor)  # the process alone: Executor.start would also wait
     reap_when_gone(executor.process.pid, path)
     try:
+        if checked:
+            executor.wait_for(executor.check_subprocess)
         yield executor
     finally:
         if graceful:

@@ -5,7 +5,7 @@
 Each trial starts pytest -n 2 on the PostgreSQL / uWSGI / gunicorn / MariaDB / Redis scenarios in
 a process group of its own, then sends what Ctrl-C sends (SIGINT to the group) or SIGKILL, and
 waits up to 10 s for the servers, their workers and the reapers to be gone and the data
-directories deleted.
+directories deleted. A last trial lets `pitfall-lab stress --timeout` stop its own run.
 """
 from __future__ import annotations
 
@@ -49,7 +49,27 @@ def main() -> int:
         clean &= left == (0, 0)
         print(f"{signal.Signals(sig).name} after {delay:2}s: {during} server processes running; "
               f"pytest exit {code}; left: {left[0]} processes, {left[1]} data dirs", flush=True)
+    for seconds in (6, 9, 12):  # stopped at different moments of the servers' lives
+        clean &= stress_timeout(seconds)
     return 0 if clean else 1
+
+
+def stress_timeout(seconds: int = 8) -> bool:
+    """`pitfall-lab stress ... --timeout` runs over and stops its child pytest and all it
+    started; it says so in one line and exits 1."""
+    stress = subprocess.run(
+        ["pitfall-lab", "stress", *(Path(t).stem.removeprefix("test_") for t in TESTS),
+         "--runs", "3", "-n", "2", "--timeout", str(seconds)], cwd=ROOT, capture_output=True,
+        text=True, timeout=seconds + 60)
+    deadline = time.monotonic() + 10
+    while (left := leftovers()) != (0, 0) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    said = stress.stderr.strip().splitlines()
+    ok = left == (0, 0) and stress.returncode == 1 and said == [
+        f"pitfall-lab: pytest ran over {seconds}s and was stopped"]
+    print(f"stress --timeout {seconds}: exit {stress.returncode}, said {said}; "
+          f"left: {left[0]} processes, {left[1]} data dirs", flush=True)
+    return ok
 
 
 if __name__ == "__main__":
