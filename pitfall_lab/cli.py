@@ -185,6 +185,34 @@ def explain(source, as_json, top):
 
 
 @main.command()
+@click.argument("path", metavar="PATH", default=".")
+@click.option("--app", metavar="MODULE[:NAME]", help="the app, as `flask --app` takes it "
+              "(default: FLASK_APP, then wsgi.py or app.py, as the flask command finds it)")
+@click.option("--dburi", metavar="URL", help="a PostgreSQL or MySQL server to make throwaway "
+              "databases on (default: temporary SQLite files)")
+@click.option("--json", "as_json", is_flag=True, help="the results as JSON, alone on stdout")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "sarif"]), default="table",
+              show_default=True)
+def doctor(path, app, dburi, as_json, fmt):
+    """Which of the catalogue's pitfalls this project has, found by running it in a throwaway
+    copy against a throwaway database. Exit 0: none found; 1: found; 2: bad input."""
+    from pitfall_lab import doctor as lab_doctor
+    from pitfall_lab.doctor import output
+
+    try:
+        report = lab_doctor.examine(path, app=app, dburi=dburi)
+    except lab_doctor.BadProject as exc:
+        _fail(str(exc))
+    fmt = "json" if as_json else fmt
+    if fmt == "table":
+        click.echo(output.table(report), nl=False)
+    else:
+        data = output.as_json(report) if fmt == "json" else output.sarif(report)
+        click.echo(json.dumps(data, indent=1))
+    sys.exit(1 if report.found else 0)
+
+
+@main.command()
 @click.argument("records", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", default="REPORT.md", show_default=True, type=click.Path())
 def report(records, output):

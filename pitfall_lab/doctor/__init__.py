@@ -1,0 +1,165 @@
+"""``pitfall-lab doctor``: which of the catalogue's pitfalls a user's own project has, found by
+running its code in fresh interpreters (pitfall_lab.doctor.probe) inside a throwaway copy of
+the project, against a throwaway database."""
+from __future__ import annotations
+
+import ast
+import contextlib
+import json
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from pitfall_lab import procs, scenario
+from pitfall_lab.doctor import checks
+from pitfall_lab.doctor import project as proj
+
+SCRIPT_TIMEOUT = 20.0
+
+
+class BadProject(ValueError):
+    """The doctor cannot examine this project; ``str()`` is one line naming what and where."""
+
+
+@dataclass
+class Report:
+    root: Path
+    app: str | None
+    database: str
+    results: list[checks.Result]
+
+    @property
+    def found(self) -> list[checks.Result]:
+        return [r for r in self.results if r.verdict == checks.FOUND]
+
+
+@contextlib.contextmanager
+def _databases(dburi: str | None, tmp: Path):
+    """A factory of throwaway databases, one per probe: SQLite files, or fresh databases on
+    the --dburi server."""
+    stack = contextlib.ExitStack()
+    counter = iter(range(10 ** 6))
+
+    def fresh() -> str:
+        if dburi:
+            from pitfall_lab import servers
+            return stack.enter_context(servers.fresh_database(dburi))
+        return f"sqlite:///{tmp / f'doctor-{next(counter)}.db'}"
+    with stack:
+        yield fresh
+
+
+def _dialect(url: str) -> str:
+    return url.split(":", 1)[0].split("+", 1)[0]
+
+
+def _probe(copy: Path, db: str, args: list[str], timeout: float = 60) -> dict:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
+        path = Path(out.name)
+    try:
+        result = procs.python("-m", "pitfall_lab.doctor.probe", str(path), *args, cwd=copy,
+                              timeout=timeout, env={"PITFALL_LAB_DOCTOR_DB": db,
+                                                    "DATABASE_URL": db,
+                                                    "SQLALCHEMY_DATABASE_URI": db})
+        if not path.stat().st_size:
+            return {"error": {"type": "crash", "line": (procs.exception_lines(result.stderr)
+                                                         or ["the interpreter died"])[-1],
+                              "at": None, "chain": []}, "engines": [], "statements": [],
+                    "instances": [], "forks": []}
+        data = json.loads(path.read_text())
+        crossed = path.with_name(path.name + ".crossed")
+        data["crossed"] = [json.loads(line) for line in crossed.read_text().splitlines()] \
+            if crossed.exists() else []
+        return data
+    finally:
+        path.unlink(missing_ok=True)
+        path.with_name(path.name + ".crossed").unlink(missing_ok=True)
+
+
+def _starts_a_server(text: str) -> bool:
+    """A __main__ block that serves or works forever (app.run, worker.work, serve): the doctor
+    does not run it."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.If) and "__main__" in ast.dump(node.test):
+            calls = [n.func.attr for n in ast.walk(node) if isinstance(n, ast.Call)
+                     and isinstance(n.func, ast.Attribute)]
+            return any(c in ("run", "work", "serve", "serve_forever") for c in calls)
+    return False
+
+
+def examine(path: str | Path, app: str | None = None, dburi: str | None = None) -> Report:
+    """Run every check on the project at ``path``; BadProject for a path that is not one, an
+    app that cannot be found, or one that raises while it loads."""
+    try:
+        project = proj.read(Path(path))
+    except proj.NotAProject as exc:
+        raise BadProject(f"not a project: {exc}") from None
+    app = app or os.environ.get("FLASK_APP")
+    runs = {c.target: c for c in project.commands}
+    as_modules = {c.target for c in project.commands if c.kind == "module"}
+    for script in project.scripts:
+        module = script.removesuffix(".py").replace("/", ".")
+        if script not in runs and module not in as_modules \
+                and not _starts_a_server(project.sources[script]):
+            runs[script] = proj.Command(script, "script", script)
+    with tempfile.TemporaryDirectory(prefix="pitfall-lab-doctor-") as tmp:
+        copy = project.copy_to(Path(tmp) / "project")
+        with _databases(dburi, Path(tmp)) as fresh, ThreadPoolExecutor(2) as pool:
+            loading = pool.submit(_probe, copy, fresh(), ["load", *([app] if app else [])])
+            importing = pool.submit(_probe, copy, fresh(), ["imports", *project.modules])
+            running = {name: pool.submit(_run, copy, fresh(), command)
+                       for name, command in runs.items()}
+            load = loading.result()
+            _raise_for(load, app, project.root)
+            imports = importing.result().get("imports", {})
+            scripts = {name: future.result() for name, future in running.items()}
+    ours = dburi or "sqlite"
+
+    def dialect_of(url: str) -> str:  # the app's own URL, or the one --dburi says it uses
+        return _dialect(ours if url.startswith("sqlite:///") and "doctor-" in url else url)
+    results = (checks.import_time(load, project)
+               + checks.before_fork(load, scripts, project, dialect_of)
+               + checks.shared_base(load, project) + checks.circular(imports)
+               + checks.scripts(scripts, project) + checks.pre_ping(load, dialect_of)
+               + checks.rq(project))
+    results += [checks.Result(checks.Check(f"{scenario.load(sid).code}-not-covered", sid, "info",
+                                           "No check covers this pitfall yet", ""),
+                              checks.COULD_NOT, why) for sid, why in checks.UNCOVERED.items()]
+    order = {sid: n for n, sid in enumerate(scenario.load_all())}
+    results.sort(key=lambda r: (order.get(r.check.scenario, 99), r.check.id))
+    where = (dburi and _hide(dburi)) or "a temporary SQLite file per probe"
+    return Report(project.root, (load.get("app") or {}).get("name"), where, results)
+
+
+def _run(copy: Path, db: str, command: proj.Command) -> dict:
+    try:
+        run = _probe(copy, db, [command.kind, command.target], timeout=SCRIPT_TIMEOUT)
+    except TimeoutError:
+        run = {"timeout": SCRIPT_TIMEOUT, "forks": []}
+    run["command"] = (f"python {command.target}" if command.kind == "script"
+                      else f"python -m {command.target}")
+    return run
+
+
+def _raise_for(load: dict, app: str | None, root: Path) -> None:
+    """One line for an app that cannot be examined; none for one that fails to import because
+    of a circular import, which is itself the finding (S02)."""
+    error = load.get("error")
+    if not error or "partially initialized module" in error.get("text", error["line"]):
+        return
+    if error["type"] == "NoAppException":
+        raise BadProject(f"no app found in {root}"
+                         f"{f' (--app {app})' if app else ''}: {error['line']}")
+    where = f" ({root / error['at'][0]}:{error['at'][1]})" if error["at"] else ""
+    raise BadProject(f"the app raised while loading{where}: {error['line']}")
+
+
+def _hide(url: str) -> str:
+    import sqlalchemy as sa
+    return sa.engine.make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,221 @@
+"""The doctor's probe: runs in a fresh interpreter, in a throwaway copy of the user's project,
+and observes the mechanisms behind the pitfalls while the user's own code runs:
+
+    python -m pitfall_lab.doctor.probe OUT.json load [APP]        # load the app as `flask` does
+    python -m pitfall_lab.doctor.probe OUT.json script PATH       # `python PATH`, as cron runs it
+    python -m pitfall_lab.doctor.probe OUT.json module NAME       # `python -m NAME`
+    python -m pitfall_lab.doctor.probe OUT.json imports MOD...    # each module in a fresh fork
+
+Every engine the code creates is redirected to the throwaway database in $PITFALL_LAB_DOCTOR_DB
+(the URL it asked for is recorded); SQLAlchemy events record every statement with the line of
+the user's code that issued it, and every pooled connection; a fork hook records what was open
+at each fork. The report goes to OUT.json, never to stdout, which belongs to the user's code.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import runpy
+import sys
+import traceback
+
+ROOT = os.path.realpath(os.getcwd())
+HERE = os.path.dirname(os.path.realpath(__file__))
+WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE|UPSERT)\b", re.I)
+DDL = re.compile(r"^\s*(CREATE|DROP|ALTER|TRUNCATE)\b", re.I)
+report: dict = {"engines": [], "statements": [], "instances": [], "forks": [], "error": None}
+CROSSED = ""  # OUT.json.crossed: see _crossing
+_engines: list = []  # (engine, record), so that pools can be read at any moment
+
+
+def user_frame(frames=None) -> list | None:
+    """The innermost frame of the user's own code (under the project, outside libraries)."""
+    for frame in reversed(frames if frames is not None else traceback.extract_stack()):
+        if frame.filename.startswith("<"):  # <string>, <frozen ...>
+            continue
+        path = os.path.realpath(frame.filename)
+        if path.startswith(ROOT + os.sep) and "site-packages" not in path \
+                and not path.startswith(HERE):
+            return [os.path.relpath(path, ROOT), frame.lineno]
+    return None
+
+
+def _pool_state() -> list[dict]:
+    return [{"url": rec["url"], "connected": rec["connected"], "checked_out": rec["checked_out"]}
+            for _, rec in _engines]
+
+
+def _stamp(dbapi_connection, connection_record):
+    connection_record.info.setdefault("pitfall_lab_pid", os.getpid())
+
+
+def _crossing(record: dict):
+    """A checkout, in this process, of a connection another process opened: the connection
+    crossed a fork. Forked children leave through os._exit, so each appends a line to a file
+    of its own kind next to the report."""
+    def listener(dbapi_connection, connection_record, proxy):
+        opened_by = connection_record.info.get("pitfall_lab_pid")
+        if opened_by not in (None, os.getpid()):
+            with open(CROSSED, "a") as handle:
+                handle.write(json.dumps({"url": record["url"], "opened_by": opened_by,
+                                         "used_by": os.getpid(), "at": user_frame()}) + "\n")
+    return listener
+
+
+def _counter(record: dict, field: str, step: int):
+    def listener(*args):
+        record[field] = max(0, record[field] + step)
+    return listener
+
+
+def instrument(target_url: str) -> None:
+    import sqlalchemy
+    import sqlalchemy.engine
+    import sqlalchemy.engine.create as create_module
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.pool import QueuePool
+
+    real_create_engine = create_module.create_engine
+    target = sqlalchemy.engine.make_url(target_url)
+
+    def create_engine(url, *args, **kwargs):
+        asked = sqlalchemy.engine.make_url(url)
+        record = {"url": asked.render_as_string(hide_password=True),
+                  "dialect": asked.get_backend_name(), "at": user_frame(),
+                  "options": {k: repr(v) for k, v in kwargs.items()
+                              if k in ("pool_pre_ping", "pool_recycle", "poolclass")},
+                  "connected": 0, "checked_out": 0}
+        if asked.get_backend_name() != target.get_backend_name():
+            kwargs.pop("connect_args", None)  # the asked driver's, not the throwaway's
+            if asked.get_backend_name() != "sqlite":  # a server's pool, even on SQLite
+                kwargs.setdefault("poolclass", QueuePool)
+        engine = real_create_engine(target, *args, **kwargs)
+        engine._pitfall_lab = record
+        for name, field, step in (("connect", "connected", 1), ("close", "connected", -1),
+                                  ("detach", "connected", -1), ("checkout", "checked_out", 1),
+                                  ("checkin", "checked_out", -1)):
+            event.listen(engine.pool, name, _counter(record, field, step))
+        event.listen(engine.pool, "connect", _stamp)
+        event.listen(engine.pool, "checkout", _crossing(record))
+        _engines.append((engine, record))
+        report["engines"].append(record)
+        return engine
+
+    create_module.create_engine = sqlalchemy.create_engine = create_engine
+    sqlalchemy.engine.create_engine = create_engine
+
+    def _record(conn) -> dict | None:
+        engine = getattr(conn, "engine", None)
+        return getattr(engine, "_pitfall_lab", None)
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def statement(conn, cursor, sql, params, context, executemany):
+        rec = _record(conn)
+        first = " ".join(sql.split())[:160]
+        report["statements"].append({
+            "sql": first, "write": bool(WRITE.match(sql)), "ddl": bool(DDL.match(sql)),
+            "at": user_frame(), "engine": rec["url"] if rec else None})
+
+    try:
+        import flask_sqlalchemy
+    except ImportError:
+        return
+    real_init = flask_sqlalchemy.SQLAlchemy.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        model = getattr(self, "Model", None)
+        report["instances"].append({
+            "at": user_frame(), "model": id(model),
+            "metadata": id(getattr(model, "metadata", None)),
+            "registry": id(getattr(model, "registry", None))})
+
+    flask_sqlalchemy.SQLAlchemy.__init__ = init
+    os.register_at_fork(before=lambda: report["forks"].append(
+        {"at": user_frame(), "pools": _pool_state()}))
+
+
+def _error(exc: BaseException) -> dict:
+    frames = traceback.extract_tb(exc.__traceback__)
+    lines = traceback.format_exception_only(type(exc), exc)
+    return {"type": f"{type(exc).__module__}.{type(exc).__qualname__}",
+            "line": lines[-1].strip().splitlines()[0] if lines else type(exc).__name__,
+            "at": user_frame(frames),
+            "chain": [user_frame([f]) for f in frames if user_frame([f])]}
+
+
+def load(app_path: str | None) -> None:
+    from flask.cli import NoAppException, ScriptInfo
+
+    try:
+        info = ScriptInfo(app_import_path=app_path, set_debug_flag=False)
+        app = info.load_app()
+    except NoAppException as exc:
+        report["error"] = {"type": "NoAppException", "line": str(exc).strip().splitlines()[0],
+                           "text": str(exc), "at": None, "chain": []}
+        return
+    report["app"] = {"name": app.import_name, "debug": bool(app.debug)}
+
+
+def imports(modules: list[str]) -> None:
+    """Import each module in a fork of this interpreter, before any of the user's code ran."""
+    report["imports"] = {}
+    for name in modules:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read)
+            try:
+                __import__(name)
+                result = None
+            except BaseException as exc:  # the user's module may raise anything
+                result = _error(exc)
+            os.write(write, json.dumps(result).encode())
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            data = pipe.read()
+        os.waitpid(pid, 0)
+        report["imports"][name] = json.loads(data) if data else {
+            "type": "crash", "line": "the interpreter died importing it", "at": None, "chain": []}
+
+
+def main(argv: list[str]) -> int:
+    global CROSSED
+    out, mode, *rest = argv
+    CROSSED = out + ".crossed"
+    sys.path.insert(0, ROOT)
+    try:
+        if mode == "imports":
+            import flask  # noqa: F401  the libraries, warm, before the forks
+            import flask_sqlalchemy  # noqa: F401
+            imports(rest)
+            return 0
+        instrument(os.environ["PITFALL_LAB_DOCTOR_DB"])
+        if mode == "load":
+            load(rest[0] if rest else None)
+        elif mode == "script":
+            path = os.path.join(ROOT, rest[0])
+            # `python PATH` puts the script's folder first, and not the working directory
+            sys.path[:] = [os.path.dirname(path)] + [
+                p for p in sys.path if p not in ("", ROOT) and os.path.realpath(p) != ROOT]
+            sys.argv = [rest[0]]
+            runpy.run_path(path, run_name="__main__")
+        elif mode == "module":
+            sys.argv = [rest[0]]
+            runpy.run_module(rest[0], run_name="__main__", alter_sys=True)
+    except SystemExit as exc:
+        report["exit"] = exc.code if isinstance(exc.code, int) else 1
+    except BaseException as exc:  # the user's code may raise anything: that is the evidence
+        report["error"] = _error(exc)
+    finally:
+        report["pools"] = _pool_state()
+        with open(out, "w") as handle:
+            json.dump(report, handle)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

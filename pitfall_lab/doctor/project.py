@@ -1,0 +1,196 @@
+"""What the doctor reads in a user's project without running it: a throwaway copy to run in,
+its modules, its scripts and the lines that start them (crontab, Procfile), its server
+configuration, and a few facts its source states outright."""
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SKIP_DIRS = {".git", ".hg", ".venv", "venv", "env", ".env", "node_modules", "__pycache__", ".tox",
+             ".nox", ".mypy_cache", ".pytest_cache", "build", "dist", "instance", "migrations",
+             "site-packages"}
+DATA = ("*.db", "*.sqlite", "*.sqlite3", "*.pyc", "*.log")
+NOT_SCRIPTS = {"setup.py", "noxfile.py", "conftest.py", "manage.py", "gunicorn.conf.py"}
+
+
+class NotAProject(ValueError):
+    pass
+
+
+@dataclass
+class Command:
+    """A line that runs the project's code: a crontab entry, a Procfile process."""
+    source: str  # file:line
+    kind: str  # "script" (python PATH), "module" (python -m NAME)
+    target: str
+
+
+@dataclass
+class Project:
+    root: Path
+    modules: list[str] = field(default_factory=list)
+    scripts: list[str] = field(default_factory=list)  # files with a __main__ guard
+    commands: list[Command] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)  # relative path -> text
+    configs: dict[str, str] = field(default_factory=dict)  # uwsgi.ini, gunicorn.conf.py, ...
+
+    def copy_to(self, dest: Path) -> Path:
+        """A copy to run in: the user's tree is never written, and their data never read."""
+        shutil.copytree(self.root, dest, ignore=lambda d, names: [
+            n for n in names if n in SKIP_DIRS or any(Path(n).match(p) for p in DATA)])
+        return dest
+
+
+def _walk(root: Path):
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts[:-1]):
+            continue
+        if path.is_file():
+            yield rel, path
+
+
+def read(root: Path) -> Project:
+    root = Path(root)
+    if not root.is_dir():
+        raise NotAProject(f"{root}: not a directory")
+    project = Project(root.resolve())
+    for rel, path in _walk(root):
+        name = rel.name
+        if name.endswith(".py"):
+            text = path.read_text(errors="replace")
+            project.sources[str(rel)] = text
+            if _importable(root, rel) and not _is_test(rel):
+                project.modules.append(".".join(rel.with_suffix("").parts).removesuffix(
+                    ".__init__"))
+            if name not in NOT_SCRIPTS and not _is_test(rel) and \
+                    re.search(r"^if __name__ == ['\"]__main__['\"]:", text, re.M):
+                project.scripts.append(str(rel))
+        if name in ("uwsgi.ini", "gunicorn.conf.py", "Procfile") or name.endswith(
+                (".ini", ".sh")) or name == "Dockerfile":
+            project.configs[str(rel)] = path.read_text(errors="replace")
+        if name in ("crontab", "Procfile") or name.endswith(".cron"):
+            project.commands += _commands(rel, path.read_text(errors="replace"))
+    if not project.sources:
+        raise NotAProject(f"{root}: no Python files")
+    return project
+
+
+def _importable(root: Path, rel: Path) -> bool:
+    """A top-level module, or a module inside packages (folders with __init__.py)."""
+    return all((root.joinpath(*rel.parts[:i]) / "__init__.py").exists()
+               for i in range(1, len(rel.parts)))
+
+
+def _is_test(rel: Path) -> bool:
+    return rel.name.startswith("test_") or rel.name.endswith("_test.py") or "tests" in rel.parts
+
+
+_PYTHON = re.compile(r"(?:^|[\s;&|/])python[\d.]*\s+(-m\s+([\w.]+)|([\w./-]+\.py))")
+
+
+def _commands(rel: Path, text: str) -> list[Command]:
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("#"):
+            continue
+        for match in _PYTHON.finditer(line):
+            kind, target = ("module", match.group(2)) if match.group(2) else ("script",
+                                                                              match.group(3))
+            found.append(Command(f"{rel}:{number}", kind, target.lstrip("./")))
+    return found
+
+
+# --- facts the source states outright ---------------------------------------------------------
+
+def reloader_runs(project: Project) -> str | None:
+    """Where the debug reloader runs the app: app.run(debug=True) without use_reloader=False,
+    or `flask run --debug` / FLASK_DEBUG in a command or config."""
+    for rel, text in project.sources.items():
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr == "run":
+                kw = {k.arg: k.value for k in node.keywords}
+                debug = kw.get("debug")
+                reload = kw.get("use_reloader")
+                on = lambda v: isinstance(v, ast.Constant) and v.value is True  # noqa: E731
+                off = lambda v: isinstance(v, ast.Constant) and v.value is False  # noqa: E731
+                if (on(debug) and not off(reload)) or on(reload):
+                    return f"{rel}:{node.lineno}"
+    for rel, text in {**project.configs, **{c.source: "" for c in project.commands}}.items():
+        if re.search(r"flask\b.*\brun\b.*--debug|FLASK_DEBUG\s*=\s*(1|true)", text, re.I):
+            return rel
+    return None
+
+
+def preloading_servers(project: Project) -> dict[str, str]:
+    """Servers configured to load the app once and fork (uWSGI without lazy-apps, gunicorn
+    with preload), each with the file that says so."""
+    found = {}
+    for rel, text in project.configs.items():
+        name = Path(rel).name
+        if name.endswith(".ini") and re.search(r"^\s*\[uwsgi\]", text, re.M):
+            lazy = re.search(r"^\s*(lazy-apps|lazy)\s*=\s*(true|1|yes)\b", text, re.M | re.I)
+            if not lazy:
+                found["uwsgi"] = rel
+        if name == "gunicorn.conf.py" and re.search(r"^\s*preload_app\s*=\s*True", text, re.M):
+            found["gunicorn"] = rel
+        if re.search(r"\bgunicorn\b.*--preload\b", text):
+            found["gunicorn"] = rel
+        if name.endswith(".ini") and re.search(r"^\s*py-call-osafterfork\s*=\s*(true|1)", text,
+                                                re.M | re.I):
+            found.setdefault("uwsgi-osafterfork", rel)
+    return found
+
+
+def fork_hooks(project: Project) -> dict[str, str]:
+    """Hooks that dispose the engine in each worker after the fork, by the server they work
+    under: gunicorn's post_fork, uWSGI's postfork decorator, os.register_at_fork (gunicorn
+    only, unless uWSGI has py-call-osafterfork)."""
+    hooks = {}
+    texts = {**project.sources, **project.configs}
+    for rel, text in texts.items():
+        if "dispose" not in text:
+            continue
+        if re.search(r"^def post_fork\(", text, re.M) and Path(rel).name == "gunicorn.conf.py":
+            hooks["gunicorn"] = rel
+        if re.search(r"@postfork\b|uwsgidecorators.*postfork", text):
+            hooks["uwsgi"] = rel
+        if "register_at_fork" in text:
+            hooks.setdefault("gunicorn", rel)
+            hooks.setdefault("register_at_fork", rel)
+    return hooks
+
+
+def uses_rq(project: Project) -> bool:
+    return any(re.search(r"^\s*(import rq\b|from rq\b)", t, re.M) for t in project.sources.values())
+
+
+def worker_under_one_context(project: Project) -> str | None:
+    """An rq worker's work() called inside `with app.app_context():` (or a request context):
+    every job then shares that context's session."""
+    for rel, text in project.sources.items():
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.With):
+                continue
+            contexts = [i.context_expr for i in node.items]
+            if not any(isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute)
+                       and c.func.attr in ("app_context", "test_request_context")
+                       for c in contexts):
+                continue
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) \
+                        and inner.func.attr == "work":
+                    return f"{rel}:{inner.lineno}"
+    return None
