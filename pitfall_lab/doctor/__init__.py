@@ -45,8 +45,12 @@ def _databases(dburi: str | None, tmp: Path):
     def fresh() -> str:
         if dburi:
             from pitfall_lab import servers
-            return stack.enter_context(servers.fresh_database(dburi))
-        return f"sqlite:///{tmp / f'doctor-{next(counter)}.db'}"
+            url = stack.enter_context(servers.fresh_database(dburi))
+        else:
+            url = f"sqlite:///{tmp / f'doctor-{next(counter)}.db'}"
+        fresh.handed.add(_hide(url))  # as the probe records URLs: password hidden
+        return url
+    fresh.handed = set()
     with stack:
         yield fresh
 
@@ -55,14 +59,18 @@ def _dialect(url: str) -> str:
     return url.split(":", 1)[0].split("+", 1)[0]
 
 
-def _probe(copy: Path, db: str, args: list[str], timeout: float = 60) -> dict:
+def _probe(copy: Path, db: str, args: list[str], timeout: float = 60,
+           url_env: bool = True) -> dict:
+    """Run the probe; with ``url_env``, DATABASE_URL (and SQLALCHEMY_DATABASE_URI) name the
+    throwaway database too, for apps that read their URL from there."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
         path = Path(out.name)
+    env = {"PITFALL_LAB_DOCTOR_DB": db}
+    if url_env:
+        env.update(DATABASE_URL=db, SQLALCHEMY_DATABASE_URI=db)
     try:
         result = procs.python("-m", "pitfall_lab.doctor.probe", str(path), *args, cwd=copy,
-                              timeout=timeout, env={"PITFALL_LAB_DOCTOR_DB": db,
-                                                    "DATABASE_URL": db,
-                                                    "SQLALCHEMY_DATABASE_URI": db})
+                              timeout=timeout, env=env)
         if not path.stat().st_size:
             return {"error": {"type": "crash", "line": (procs.exception_lines(result.stderr)
                                                          or ["the interpreter died"])[-1],
@@ -111,18 +119,24 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None) 
     with tempfile.TemporaryDirectory(prefix="pitfall-lab-doctor-") as tmp:
         copy = project.copy_to(Path(tmp) / "project")
         with _databases(dburi, Path(tmp)) as fresh, ThreadPoolExecutor(2) as pool:
-            loading = pool.submit(_probe, copy, fresh(), ["load", *([app] if app else [])])
-            importing = pool.submit(_probe, copy, fresh(), ["imports", *project.modules])
-            running = {name: pool.submit(_run, copy, fresh(), command)
-                       for name, command in runs.items()}
-            load = loading.result()
+            # Without --dburi, the app's own default URL says which database it uses: the
+            # environment names the throwaway one only where the app demands it.
+            url_env = bool(dburi)
+            load = _probe(copy, fresh(), ["load", *([app] if app else [])], url_env=url_env)
+            if not url_env and _wants_url(load):
+                url_env = True
+                load = _probe(copy, fresh(), ["load", *([app] if app else [])])
             _raise_for(load, app, project.root)
+            importing = pool.submit(_probe, copy, fresh(), ["imports", *project.modules],
+                                    url_env=url_env)
+            running = {name: pool.submit(_run, copy, fresh(), command, url_env)
+                       for name, command in runs.items()}
             imports = importing.result().get("imports", {})
             scripts = {name: future.result() for name, future in running.items()}
-    ours = dburi or "sqlite"
+            handed = fresh.handed
 
-    def dialect_of(url: str) -> str:  # the app's own URL, or the one --dburi says it uses
-        return _dialect(ours if url.startswith("sqlite:///") and "doctor-" in url else url)
+    def dialect_of(url: str) -> str:  # the app's own URL, or a throwaway one we gave it
+        return _dialect(dburi or "sqlite" if url in handed else url)
     results = (checks.import_time(load, project)
                + checks.before_fork(load, scripts, project, dialect_of)
                + checks.shared_base(load, project) + checks.circular(imports)
@@ -137,9 +151,16 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None) 
     return Report(project.root, (load.get("app") or {}).get("name"), where, results)
 
 
-def _run(copy: Path, db: str, command: proj.Command) -> dict:
+def _wants_url(load: dict) -> bool:
+    error = load.get("error") or {}
+    text = error.get("text", error.get("line", ""))
+    return any(name in text for name in ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI"))
+
+
+def _run(copy: Path, db: str, command: proj.Command, url_env: bool) -> dict:
     try:
-        run = _probe(copy, db, [command.kind, command.target], timeout=SCRIPT_TIMEOUT)
+        run = _probe(copy, db, [command.kind, command.target], timeout=SCRIPT_TIMEOUT,
+                     url_env=url_env)
     except TimeoutError:
         run = {"timeout": SCRIPT_TIMEOUT, "forks": []}
     run["command"] = (f"python {command.target}" if command.kind == "script"

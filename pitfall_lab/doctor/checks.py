@@ -155,7 +155,8 @@ def before_fork(load: dict, scripts: dict[str, dict], project: proj.Project,
         if unprotected:
             found.setdefault(check.id, Result(
                 check, FOUND, f"a connection is open after the app loads, and "
-                              f"{' and '.join(unprotected)} preload it "
+                              f"{' and '.join(unprotected)} "
+                              f"{'preload' if len(unprotected) > 1 else 'preloads'} it "
                               f"({', '.join(servers[s] for s in unprotected)})",
                 [f"engine {engine['url']} created at {_where(_at(engine['at']))}"]
                 + [f"post-fork dispose for {k} in {v}" for k, v in hooks.items()],

@@ -142,6 +142,7 @@ def _error(exc: BaseException) -> dict:
     lines = traceback.format_exception_only(type(exc), exc)
     return {"type": f"{type(exc).__module__}.{type(exc).__qualname__}",
             "line": lines[-1].strip().splitlines()[0] if lines else type(exc).__name__,
+            "text": "".join(lines),
             "at": user_frame(frames),
             "chain": [user_frame([f]) for f in frames if user_frame([f])]}
 

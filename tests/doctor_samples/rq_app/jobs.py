@@ -1,0 +1,2 @@
+def send_welcome(user):
+    print(f"welcome, {user.email}")

@@ -1,0 +1,102 @@
+"""pitfall-lab doctor on projects shaped as users write them: each sample's verdicts, the tree
+left as it was, one line and exit 2 for what it cannot examine, the machine-readable outputs."""
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from pitfall_lab import doctor, procs, scenario
+from pitfall_lab.doctor import output
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SAMPLES = Path(__file__).parent / "doctor_samples"
+EXPECTED = tomllib.loads((SAMPLES / "expected.toml").read_text())
+CODES = {s.id: s.code for s in scenario.load_all().values()}
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            if p.is_file() else "folder" for p in sorted(root.rglob("*"))}  # a new __pycache__ shows
+
+
+@pytest.fixture(scope="module", params=sorted(EXPECTED))
+def examined(request):
+    root = SAMPLES / request.param
+    before = snapshot(root)
+    report = doctor.examine(root)
+    return request.param, report, before, snapshot(root)
+
+
+def test_each_sample_gets_its_expected_verdicts(examined):
+    name, report, _, _ = examined
+    found = sorted({CODES[r.check.scenario] for r in report.found})
+    assert found == sorted(EXPECTED[name]["found"]), [(r.check.id, r.message) for r in report.found]
+    for code in EXPECTED[name].get("could_not_check", []):
+        assert any(CODES[r.check.scenario] == code and r.verdict == "could not check"
+                   for r in report.results)
+    for r in report.found:
+        assert r.location and (report.root / r.location[0]).is_file(), r.check.id
+
+
+def test_the_project_is_left_as_it_was(examined):
+    _, _, before, after = examined
+    assert after == before
+
+
+def test_json_and_sarif_carry_every_finding_with_a_location(examined):
+    _, report, _, _ = examined
+    data = output.as_json(report)
+    assert data["format"] == output.FORMAT
+    assert [r["id"] for r in data["results"] if r["verdict"] == "found"] == [
+        r.check.id for r in report.found]
+    sarif = output.sarif(report)
+    results = sarif["runs"][0]["results"]
+    assert len(results) == len(report.found)
+    for result in results:
+        location = result["locations"][0]["physicalLocation"]
+        assert not Path(location["artifactLocation"]["uri"]).is_absolute()
+        assert location["region"]["startLine"] >= 1 and result["partialFingerprints"]
+
+
+def pitfall_lab(*args):
+    return procs.run(["pitfall-lab", *args], cwd=scenario.ROOT, timeout=120)
+
+
+def test_the_cli_prints_the_table_and_exits_1_on_a_finding():
+    result = pitfall_lab("doctor", str(SAMPLES / "single_file"))
+    assert result.returncode == 1, result.stderr
+    assert "S01  found" in result.stdout and "fix: Seed in a `flask` command" in result.stdout
+    assert "\x1b[" not in result.stdout  # colour only on a terminal
+
+
+def test_a_clean_project_exits_0_and_json_is_alone_on_stdout():
+    result = pitfall_lab("doctor", str(SAMPLES / "clean"), "--json")
+    assert result.returncode == 0, result.stderr
+    assert not [r for r in json.loads(result.stdout)["results"] if r["verdict"] == "found"]
+
+
+@pytest.mark.parametrize("files, args, line", [
+    ({}, ["/nonexistent/project"], "pitfall-lab: not a project: /nonexistent/project: not a directory"),
+    ({"README.md": "# notes\n"}, [], "pitfall-lab: not a project: {root}: no Python files"),
+    ({"util.py": "def add(a, b):\n    return a + b\n"}, [],
+     "pitfall-lab: no app found in {root}: Could not locate a Flask application. Use the "
+     "'flask --app' option, 'FLASK_APP' environment variable, or a 'wsgi.py' or 'app.py' file "
+     "in the current directory."),
+    ({"app.py": "from flask import Flask\n\n\ndef create_app():\n    raise RuntimeError("
+               "'SECRET_KEY is not set')\n"}, [],
+     "pitfall-lab: the app raised while loading ({root}/app.py:5): RuntimeError: SECRET_KEY is "
+     "not set"),
+], ids=["missing", "no-python", "no-app", "factory-raises"])
+def test_what_it_cannot_examine_is_one_line_and_exit_2(tmp_path, files, args, line):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    result = pitfall_lab("doctor", *(args or [str(tmp_path)]))
+    assert result.returncode == 2
+    assert [text for text in result.stderr.splitlines() if text.strip()] == [
+        line.format(root=tmp_path.resolve())]
