@@ -275,7 +275,7 @@ def as_json(matches: list[Match], text: str) -> dict:
                              if e.kind == "measured" else {"source": e.label})}
                          for e in m.evidence],
             "cause": s.cause, "fix": [f.summary for f in s.fixes], "tell": s.tell,
-            "show": f"pitfall-lab show {s.id}",
+            "show": f"pitfall-lab show {s.id}", "confirm": confirm(s.id),
         })
     return {"format": FORMAT, "input_lines": len(text.splitlines()),
             "cues": [name for name, pattern in CUES.items() if pattern.search(text)],
@@ -314,9 +314,23 @@ def as_text(matches: list[Match], text: str) -> str:
                      + (f" (+{len(m['fix']) - 1} more)" if len(m["fix"]) > 1 else ""))
         if m["tell"]:
             lines.append(f"   check    {m['tell']}")
+        lines.append(f"   confirm  {m['confirm']}")
         lines.append(f"   read     {m['show']}")
         lines.append("")
     return "\n".join(lines)
+
+
+def confirm(sid: str) -> str:
+    """How to confirm the pitfall in the user's own code: the doctor check that covers it."""
+    from pitfall_lab.doctor import checks
+
+    ids = [c.id for c in checks.CHECKS if c.scenario == sid]
+    if sid == "orm_object_job_arg":
+        return "python -m pytest --pitfall-lab (the plugin fails a test that enqueues an ORM " \
+               "instance)"
+    if ids:
+        return f"pitfall-lab doctor PROJECT (check {', '.join(ids)})"
+    return "no doctor check covers it yet: the check line above says what to look for"
 
 
 def _distinct(evidence: list[dict]) -> list[dict]:

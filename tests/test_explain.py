@@ -96,6 +96,7 @@ def test_the_report_says_why_each_match_matched_and_names_the_tie():
     assert "1. S07 prefork_shared_connection" in out and "2. S12 stale_connection" in out
     assert "reported: https://github.com/sqlalchemy/sqlalchemy/issues/5955" in out
     assert "context  uwsgi" in out and "read     pitfall-lab show stale_connection" in out
+    assert "confirm  pitfall-lab doctor PROJECT (check S07-connection-before-fork)" in out
 
 
 def test_measured_evidence_names_its_version_sets():

@@ -1,0 +1,82 @@
+"""The pytest plugin's --pitfall-lab gate, on a small user suite run with pytester (in a
+subprocess, as a user's CI runs it): real rq enqueues against a real Redis, a real failed flush,
+a real import-time write."""
+import pytest
+
+USER_SUITE = '''
+import os
+
+import pytest
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from redis import Redis
+from rq import Queue
+from sqlalchemy.exc import IntegrityError
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+db = SQLAlchemy(app)
+
+
+class User(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(80), nullable=False)
+
+
+app.app_context().push()  # one context for the whole suite, as a worker keeps one
+db.create_all()
+db.session.add(User(id=1, name="ada"))
+db.session.commit()
+
+
+def send_welcome(user):
+    return user
+
+
+def queue():
+    return Queue(connection=Redis.from_url(os.environ["REDIS_URL"]))
+
+
+def test_enqueues_the_user():
+    queue().enqueue(send_welcome, db.session.get(User, 1))
+
+
+def test_enqueues_the_id():
+    queue().enqueue(send_welcome, 1)
+
+
+def test_a_duplicate_user_is_refused():
+    db.session.add(User(id=1, name="ada again"))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+'''
+
+
+@pytest.fixture
+def user_suite(redis_url, pytester, monkeypatch):  # Redis first: pytester forgets the modules
+    # imported after it is set up (psutil, which stops Redis at the end of the session)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    pytester.makepyfile(test_user=USER_SUITE)
+    return pytester
+
+
+def test_the_gate_fails_on_each_pitfall_and_passes_the_rest(user_suite):
+    result = user_suite.runpytest_subprocess("-p", "no:cacheprovider", "-ra", "--pitfall-lab")
+    result.assert_outcomes(failed=1, passed=2, errors=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines([
+        "*S11 poisoned_session_jobs: this test left a Session in a failed transaction*",
+        "*PitfallError: S10 orm_object_job_arg: send_welcome is enqueued with a User instance*",
+        "S09 startup_side_effect: 2 database write(s) while the test modules were imported*",
+        "  test_user.py:21: CREATE TABLE user*",  # db.create_all()
+        "  test_user.py:23: INSERT INTO user (id, name) VALUES (?, ?)",  # db.session.commit()
+        "ERROR test_user.py::test_a_duplicate_user_is_refused - Failed: S11 poisoned_s*",
+        "FAILED test_user.py::test_enqueues_the_user - pitfall_lab.pytest_plugin.Pitfa*",
+    ])
+    assert "test_enqueues_the_id" not in out.split("short test summary info")[1]
+
+
+def test_without_the_flag_the_suite_runs_as_it_always_did(user_suite):
+    result = user_suite.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
