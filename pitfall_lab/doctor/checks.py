@@ -165,10 +165,12 @@ def before_fork(load: dict, scripts: dict[str, dict], project: proj.Project,
     for check in (s07, s07b):
         if check.id in found:
             continue
-        if open_at_load and servers:
+        sqlite = check is s07b
+        open_here = [e for e in open_at_load if (dialect_of(e["url"]) == "sqlite") == sqlite]
+        if open_here and servers:
             why = (f"a connection is open after the app loads; every preloading server "
                    f"disposes it after the fork ({', '.join(f'{k}: {v}' for k, v in hooks.items())})")
-        elif open_at_load:
+        elif open_here:
             why = "a connection is open after the app loads, but no server config preloads it"
         else:
             why = "no connection open after the app loads or at a fork"

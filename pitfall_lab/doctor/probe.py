@@ -189,12 +189,11 @@ def main(argv: list[str]) -> int:
     CROSSED = out + ".crossed"
     sys.path.insert(0, ROOT)
     try:
+        instrument(os.environ["PITFALL_LAB_DOCTOR_DB"])  # before any of the user's code
         if mode == "imports":
             import flask  # noqa: F401  the libraries, warm, before the forks
-            import flask_sqlalchemy  # noqa: F401
             imports(rest)
             return 0
-        instrument(os.environ["PITFALL_LAB_DOCTOR_DB"])
         if mode == "load":
             load(rest[0] if rest else None)
         elif mode == "script":

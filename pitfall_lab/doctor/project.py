@@ -63,7 +63,7 @@ def read(root: Path) -> Project:
         if name.endswith(".py"):
             text = path.read_text(errors="replace")
             project.sources[str(rel)] = text
-            if _importable(root, rel) and not _is_test(rel):
+            if _importable(root, rel) and not _is_test(rel) and "." not in rel.stem:
                 project.modules.append(".".join(rel.with_suffix("").parts).removesuffix(
                     ".__init__"))
             if name not in NOT_SCRIPTS and not _is_test(rel) and \
