@@ -193,23 +193,49 @@ def explain(source, as_json, top):
 @click.option("--json", "as_json", is_flag=True, help="the results as JSON, alone on stdout")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "sarif"]), default="table",
               show_default=True)
-def doctor(path, app, dburi, as_json, fmt):
+@click.option("--select", metavar="IDS", help="run only these checks (ids or codes, "
+              "comma-separated: S07,S09); the others are listed as skipped")
+@click.option("--fail-level", type=click.Choice(["error", "warning", "info"]), default="error",
+              show_default=True, help="the lowest level of a finding that makes the exit 1")
+@click.option("--quiet", is_flag=True, help="print nothing when nothing is found")
+@click.option("--show-silenced", is_flag=True, help="list the silenced findings too")
+@click.option("--baseline", "baseline_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="fail only on findings that are not in this baseline")
+@click.option("--write-baseline", metavar="FILE", type=click.Path(dir_okay=False),
+              help="record today's findings as the baseline")
+@click.option("--list-checks", is_flag=True, help="print every check: id, level, title, hint")
+def doctor(path, app, dburi, as_json, fmt, select, fail_level, quiet, show_silenced,
+           baseline_path, write_baseline, list_checks):
     """Which of the catalogue's pitfalls this project has, found by running it in a throwaway
-    copy against a throwaway database. Exit 0: none found; 1: found; 2: bad input."""
+    copy against a throwaway database. Exit 0: nothing found at --fail-level; 1: found; 2: bad
+    input. Configuration: [tool.pitfall-lab] in the project's pyproject.toml (ignore,
+    per-path-ignores) and `# pitfall-lab: ignore[ID]` on a finding's line."""
     from pitfall_lab import doctor as lab_doctor
-    from pitfall_lab.doctor import output
+    from pitfall_lab.doctor import gate, output
 
+    if list_checks:
+        click.echo(output.list_checks(), nl=False)
+        return
     try:
-        report = lab_doctor.examine(path, app=app, dburi=dburi)
-    except lab_doctor.BadProject as exc:
+        chosen = gate.resolve(select.split(","), "--select") if select else None
+        config = gate.read_config(Path(path))
+        baseline = gate.read_baseline(Path(baseline_path)) if baseline_path else None
+        report = lab_doctor.examine(path, app=app, dburi=dburi, select=chosen)
+        gated = gate.apply(report, config, chosen, baseline, fail_level)
+    except (lab_doctor.BadProject, gate.ConfigError) as exc:
         _fail(str(exc))
+    if write_baseline:
+        count = gate.write_baseline(report, gated, Path(write_baseline))
+        click.echo(f"wrote {write_baseline}: {count} finding(s)", err=True)
     fmt = "json" if as_json else fmt
-    if fmt == "table":
-        click.echo(output.table(report), nl=False)
+    if quiet and not gated.findings:
+        pass
+    elif fmt == "table":
+        click.echo(output.table(report, gated, show_silenced), nl=False)
     else:
-        data = output.as_json(report) if fmt == "json" else output.sarif(report)
+        data = output.as_json(report, gated) if fmt == "json" else output.sarif(report, gated)
         click.echo(json.dumps(data, indent=1))
-    sys.exit(1 if report.found else 0)
+    sys.exit(1 if gated.failing and not write_baseline else 0)
 
 
 @main.command()

@@ -101,9 +101,16 @@ def _starts_a_server(text: str) -> bool:
     return False
 
 
-def examine(path: str | Path, app: str | None = None, dburi: str | None = None) -> Report:
-    """Run every check on the project at ``path``; BadProject for a path that is not one, an
-    app that cannot be found, or one that raises while it loads."""
+SCRIPT_CHECKS = {"S03-script-import", "S04-outside-app-context", "S07-connection-before-fork",
+                 "S07b-sqlite-connection-before-fork"}
+
+
+def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
+            select: set[str] | None = None) -> Report:
+    """Run the checks (those in ``select``, if given) on the project at ``path``; BadProject for
+    a path that is not one, an app that cannot be found, or one that raises while it loads.
+    The app is always loaded: that is how the project is found. The import check and the
+    scripts run only when a selected check needs them."""
     try:
         project = proj.read(Path(path))
     except proj.NotAProject as exc:
@@ -111,7 +118,9 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None) 
     app = app or os.environ.get("FLASK_APP")
     runs = {c.target: c for c in project.commands}
     as_modules = {c.target for c in project.commands if c.kind == "module"}
-    for script in project.scripts:
+    if select is not None and not select & SCRIPT_CHECKS:
+        runs = {}
+    for script in project.scripts if select is None or select & SCRIPT_CHECKS else ():
         module = script.removesuffix(".py").replace("/", ".")
         if script not in runs and module not in as_modules \
                 and not _starts_a_server(project.sources[script]):
@@ -127,7 +136,9 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None) 
                 url_env = True
                 load = _probe(copy, fresh(), ["load", *([app] if app else [])])
             _raise_for(load, app, project.root)
-            importing = pool.submit(_probe, copy, fresh(), ["imports", *project.modules],
+            modules = project.modules if select is None or "S02-circular-import" in select \
+                else []
+            importing = pool.submit(_probe, copy, fresh(), ["imports", *modules],
                                     url_env=url_env)
             running = {name: pool.submit(_run, copy, fresh(), command, url_env)
                        for name, command in runs.items()}
@@ -142,9 +153,12 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None) 
                + checks.shared_base(load, project) + checks.circular(imports)
                + checks.scripts(scripts, project) + checks.pre_ping(load, dialect_of)
                + checks.rq(project))
-    results += [checks.Result(checks.Check(f"{scenario.load(sid).code}-not-covered", sid, "info",
-                                           "No check covers this pitfall yet", ""),
-                              checks.COULD_NOT, why) for sid, why in checks.UNCOVERED.items()]
+    if select is None:
+        results += [checks.Result(checks.Check(f"{scenario.load(sid).code}-not-covered", sid,
+                                               "info", "No check covers this pitfall yet", ""),
+                                  checks.COULD_NOT, why) for sid, why in checks.UNCOVERED.items()]
+    else:
+        results = [r for r in results if r.check.id in select]
     order = {sid: n for n, sid in enumerate(scenario.load_all())}
     results.sort(key=lambda r: (order.get(r.check.scenario, 99), r.check.id))
     where = (dburi and _hide(dburi)) or "a temporary SQLite file per probe"

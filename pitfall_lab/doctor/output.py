@@ -2,52 +2,82 @@
 scanning (SARIF 2.1.0): the same results, the same check ids."""
 from __future__ import annotations
 
-import hashlib
-
 import click
 
 from pitfall_lab import scenario
-from pitfall_lab.doctor import Report, checks
+from pitfall_lab.doctor import Report, checks, gate
 
 FORMAT = 1
 COLOUR = {checks.FOUND: "red", checks.NOT_FOUND: "green", checks.NOT_APPLICABLE: None,
           checks.COULD_NOT: "yellow"}
 
 
-def table(report: Report) -> str:
+def table(report: Report, gated: gate.Gated, show_silenced: bool = False) -> str:
     codes = {s.id: s.code for s in scenario.load_all().values()}
+    silenced = {id(r): why for r, why in gated.silenced}
+    known = {id(r) for r in gated.known}
     lines = [f"pitfall-lab doctor {report.root}",
              f"app: {report.app}; database: {report.database} (every engine the app creates is "
              "redirected there; connections opened without SQLAlchemy are not)", ""]
     for r in report.results:
-        verdict = click.style(f"{r.verdict:<15}", fg=COLOUR[r.verdict])
+        if r.check.id in gated.skipped or (id(r) in silenced and not show_silenced):
+            continue
+        verdict = ("silenced" if id(r) in silenced else "in baseline" if id(r) in known
+                   else r.verdict)
+        colour = COLOUR.get(verdict) if verdict == r.verdict else None
         where = f"  {r.location[0]}:{r.location[1]}" if r.location else ""
-        lines.append(f"{codes.get(r.check.scenario, '?'):<5}{verdict} {r.check.id:<34} "
+        lines.append(f"{codes.get(r.check.scenario, '?'):<5}"
+                     f"{click.style(f'{verdict:<15}', fg=colour)} {r.check.id:<34} "
                      f"{r.message}{where}")
-        if r.verdict == checks.FOUND:
+        if id(r) in silenced:
+            lines.append(f"{'':20} silenced by {silenced[id(r)]}")
+        elif r.verdict == checks.FOUND and id(r) not in known:
             lines += [f"{'':20} {e}" for e in r.evidence]
             lines.append(f"{'':20} fix: {r.check.hint}")
-    counts = {v: sum(r.verdict == v for r in report.results) for v in COLOUR}
-    lines += ["", ", ".join(f"{n} {v}" for v, n in counts.items() if n)]
+    shown = [r for r in report.results if r.check.id not in gated.skipped]
+    counts = {v: sum(r.verdict == v for r in shown) for v in COLOUR}
+    counts[checks.FOUND] = len(gated.findings)
+    summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n or v == checks.FOUND)
+    extra = [f"{len(gated.silenced)} silenced" if gated.silenced else "",
+             f"{len(gated.known)} in the baseline, {gated.gone} baseline entries gone"
+             if gated.known or gated.gone else ""]
+    lines += ["", "; ".join([summary] + [e for e in extra if e])]
+    if gated.skipped:
+        lines.append(f"skipped (--select): {', '.join(gated.skipped)}")
     return "\n".join(lines) + "\n"
 
 
-def as_json(report: Report) -> dict:
+def list_checks() -> str:
+    return "\n".join(f"{c.id:<34} {c.level:<8} {c.title}\n{'':34} hint: {c.hint}"
+                     for c in checks.CHECKS) + "\n"
+
+
+def as_json(report: Report, gated: gate.Gated | None = None) -> dict:
     codes = {s.id: s.code for s in scenario.load_all().values()}
+    silenced = {id(r): why for r, why in (gated.silenced if gated else [])}
+    known = {id(r) for r in (gated.known if gated else [])}
+    skipped = set(gated.skipped) if gated else set()
     return {"format": FORMAT, "project": str(report.root), "app": report.app,
             "database": report.database,
+            "summary": {"found": len(gated.findings) if gated else len(report.found),
+                        "silenced": len(silenced), "in_baseline": len(known),
+                        "baseline_gone": gated.gone if gated else 0,
+                        "skipped": sorted(skipped),
+                        "fail_level": gated.fail_level if gated else "error"},
             "results": [{"id": r.check.id, "scenario": r.check.scenario,
                          "code": codes.get(r.check.scenario), "verdict": r.verdict,
+                         "silenced": silenced.get(id(r)), "in_baseline": id(r) in known,
                          "level": r.check.level, "message": r.message, "hint": r.check.hint,
                          "evidence": r.evidence,
                          "location": ({"path": r.location[0], "line": r.location[1]}
                                       if r.location else None)}
-                        for r in report.results]}
+                        for r in report.results if r.check.id not in skipped]}
 
 
-def sarif(report: Report) -> dict:
-    """SARIF 2.1.0: one rule per check, one result per finding, each with a location in the
-    project (relative path, start line) and a fingerprint that ignores line numbers."""
+def sarif(report: Report, gated: gate.Gated | None = None) -> dict:
+    """SARIF 2.1.0: one rule per check, one result per finding that is not silenced, each with
+    a location in the project (relative path, start line) and a fingerprint that ignores line
+    numbers; with a baseline, each says whether it is new."""
     scenarios = scenario.load_all()
     rules = [{"id": c.id, "name": c.id.split("-", 1)[1].replace("-", " "),
               "shortDescription": {"text": c.title},
@@ -57,17 +87,19 @@ def sarif(report: Report) -> dict:
              for c in checks.CHECKS]
     index = {c.id: n for n, c in enumerate(checks.CHECKS)}
     results = []
-    for r in report.found:
+    shown = gated.findings + gated.known if gated else report.found
+    known = {id(r) for r in (gated.known if gated else [])}
+    for r in sorted(shown, key=lambda r: (r.check.id, r.location or ("", 0))):
         path, line = r.location or (_first_source(report), 1)
-        text = _line(report, path, line)
         results.append({
             "ruleId": r.check.id, "ruleIndex": index[r.check.id],
             "level": r.check.level if r.check.level != "info" else "note",
             "message": {"text": f"{r.message}. {r.check.hint}"},
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": path},
                                                 "region": {"startLine": line}}}],
-            "partialFingerprints": {"pitfallLab/v1": hashlib.sha256(
-                f"{r.check.id}\0{path}\0{text.strip()}".encode()).hexdigest()},
+            "partialFingerprints": {"pitfallLab/v1": gate.fingerprint(report, r)},
+            **({"baselineState": "unchanged" if id(r) in known else "new"}
+               if gated and (gated.known or gated.gone) else {}),
         })
     return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
             "runs": [{"tool": {"driver": {"name": "pitfall-lab doctor", "rules": rules,
@@ -79,9 +111,3 @@ def sarif(report: Report) -> dict:
 def _first_source(report: Report) -> str:
     return next(str(p.relative_to(report.root)) for p in sorted(report.root.rglob("*.py")))
 
-
-def _line(report: Report, path: str, line: int) -> str:
-    try:
-        return (report.root / path).read_text(errors="replace").splitlines()[line - 1]
-    except (OSError, IndexError):
-        return ""
