@@ -30,6 +30,10 @@ class PitfallError(AssertionError):
 
 def pytest_addoption(parser):
     parser.getgroup("pitfall-lab").addoption(
+        "--pitfall-lab-guard", nargs="?", const="warn", choices=("warn", "strict"),
+        help="install pitfall_lab.guard: warn (or, =strict, raise) when a pooled connection is "
+             "used across a fork (S07, S07b) or a Session by two threads at once (S08)")
+    parser.getgroup("pitfall-lab").addoption(
         "--pitfall-lab", action="store_true",
         help="fail on the catalogue's pitfalls as they happen: ORM instances as rq job arguments "
              "(S10), sessions left in a failed transaction (S11), database writes at import (S09)")
@@ -48,6 +52,11 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_configure(config):
+    guard = config.getoption("--pitfall-lab-guard", default=None)
+    if guard:
+        from pitfall_lab import guard as lab_guard
+
+        lab_guard.install(strict=guard == "strict")
     if config.getoption("--pitfall-lab", default=False):
         config.pluginmanager.register(Gate(config.rootpath), "pitfall-lab-gate")
 

@@ -80,3 +80,39 @@ def test_the_gate_fails_on_each_pitfall_and_passes_the_rest(user_suite):
 def test_without_the_flag_the_suite_runs_as_it_always_did(user_suite):
     result = user_suite.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
+
+
+THREADS_SUITE = '''
+import threading
+
+import pytest
+from sqlalchemy import Column, Integer, create_engine
+from sqlalchemy.orm import Session, declarative_base
+
+from pitfall_lab.guard import PitfallWarning
+
+Base = declarative_base()
+
+
+class Thing(Base):
+    __tablename__ = "thing"
+    id = Column(Integer, primary_key=True)
+
+
+def test_a_second_thread_uses_the_session_in_a_transaction():
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    session = Session(engine)
+    session.begin()
+    with pytest.warns(PitfallWarning, match="S08 threads_share_session: a Session is used by "):
+        worker = threading.Thread(target=session.add, args=(Thing(),))
+        worker.start()
+        worker.join()
+'''
+
+
+@pytest.mark.parametrize("flag, outcome", [(["--pitfall-lab-guard"], {"passed": 1}),
+                                           ([], {"failed": 1})], ids=["guard", "off"])
+def test_the_guard_flag_turns_the_guard_on_and_off_means_off(pytester, flag, outcome):
+    pytester.makepyfile(test_threads=THREADS_SUITE)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", *flag).assert_outcomes(**outcome)

@@ -82,7 +82,7 @@ def instrument(target_url: str) -> None:
 
     def create_engine(url, *args, **kwargs):
         asked = sqlalchemy.engine.make_url(url)
-        record = {"url": asked.render_as_string(hide_password=True),
+        record = {"url": asked.render_as_string(hide_password=True).replace(ROOT, "<project>"),
                   "dialect": asked.get_backend_name(), "at": user_frame(),
                   "options": {k: repr(v) for k, v in kwargs.items()
                               if k in ("pool_pre_ping", "pool_recycle", "poolclass")},

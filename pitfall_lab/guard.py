@@ -1,0 +1,161 @@
+"""A runtime guard for the pitfalls that show only in the deployed process, the warning
+SQLAlchemy does not give (pymongo's "MongoClient opened before fork" is the model):
+
+- S07 / S07b: a pooled connection used in a process other than the one that opened it (a
+  worker forked by a preloading server, a work horse forked by rq, os.fork in a script);
+- S08: one Session used by two threads at the same time.
+
+Turn it on in the app with one call, ``pitfall_lab.guard.install()`` (``strict=True`` raises
+:class:`PitfallError` instead of warning); in a test suite with ``pytest --pitfall-lab-guard``
+(``=strict``); or, without touching the code, with ``PITFALL_LAB_GUARD=1`` (or ``strict``) and
+the folder ``python -m pitfall_lab.guard`` prints on PYTHONPATH: its sitecustomize installs the
+guard in every interpreter that starts, a server's workers included. Off, it changes nothing:
+no listener is installed.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+import threading
+import traceback
+import warnings
+
+ENV = "PITFALL_LAB_GUARD"
+FIXES = {
+    "S07": ("prefork_shared_connection", "dispose the engine in each worker after the fork "
+            "(gunicorn post_fork, uWSGI @postfork, engine.dispose(close=False)), or lazy-apps"),
+    "S07b": ("fork_sqlite", "close the session before forking and dispose the engine in the "
+             "child (engine.dispose(close=False))"),
+    "S08": ("threads_share_session", "use db.session (one per app context) or a "
+            "scoped_session, never one Session kept for every request"),
+}
+_LIBRARIES = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")})
+_HERE = os.path.dirname(os.path.realpath(__file__))
+_state = {"installed": False, "strict": False, "seen": set()}
+
+
+class PitfallWarning(RuntimeWarning):
+    pass
+
+
+class PitfallError(RuntimeError):
+    pass
+
+
+def _user_frame():
+    for frame in reversed(traceback.extract_stack()):
+        path = os.path.realpath(frame.filename)
+        if not frame.filename.startswith("<") and not path.startswith(_LIBRARIES) \
+                and not path.startswith(_HERE) and "site-packages" not in path:
+            return frame.filename, frame.lineno or 0
+    return "<unknown>", 0
+
+
+def _report(code: str, what: str, key) -> None:
+    if key in _state["seen"]:
+        return  # once per connection or session and process: a warning, not a flood
+    _state["seen"].add(key)
+    scenario, fix = FIXES[code]
+    message = f"{code} {scenario}: {what}. Fix: {fix}. See `pitfall-lab show {scenario}`."
+    if _state["strict"]:
+        raise PitfallError(message)
+    filename, lineno = _user_frame()
+    warnings.warn_explicit(PitfallWarning(message), PitfallWarning, filename, lineno)
+
+
+def _stamp(dbapi_connection, connection_record):
+    connection_record.info["pitfall_lab_pid"] = os.getpid()
+    connection_record.info["pitfall_lab_sqlite"] = \
+        type(dbapi_connection).__module__.startswith("sqlite3")
+
+
+def _check_process(info: dict) -> None:
+    opened_by = info.get("pitfall_lab_pid")
+    if opened_by is not None and opened_by != os.getpid():
+        code = "S07b" if info.get("pitfall_lab_sqlite") else "S07"
+        _report(code, f"process {os.getpid()} uses a pooled connection that process "
+                      f"{opened_by} opened before it forked this one", (os.getpid(), id(info)))
+
+
+def _on_checkout(dbapi_connection, connection_record, proxy):
+    _check_process(connection_record.info)
+
+
+def _on_execute(conn, cursor, statement, parameters, context, executemany):
+    # A connection checked out before the fork is used without a new checkout: the statement
+    # is where that shows.
+    _check_process(conn.connection.info)
+
+
+def _on_transaction_create(session, transaction):
+    if transaction.parent is None:
+        session.info["pitfall_lab_thread"] = threading.get_ident()
+
+
+def _on_transaction_end(session, transaction):
+    if transaction.parent is None:
+        session.info.pop("pitfall_lab_thread", None)
+
+
+def _check_thread(session) -> None:
+    owner = session.info.get("pitfall_lab_thread")
+    if owner is not None and owner != threading.get_ident():
+        _report("S08", f"a Session is used by thread {threading.get_ident()} while thread "
+                       f"{owner} is in a transaction on it", (os.getpid(), id(session),
+                                                              threading.get_ident()))
+
+
+def _on_orm_execute(state):
+    _check_thread(state.session)
+
+
+def _on_flush(session, flush_context, instances):
+    _check_thread(session)
+
+
+def _on_attach(session, instance):
+    # session.add() in the second thread: the first use SQLAlchemy lets through before its own
+    # state checks refuse a commit() that overlaps another thread's.
+    _check_thread(session)
+
+
+def install(strict: bool = False) -> None:
+    """Turn the guard on in this process (and the processes it forks)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+    from sqlalchemy.pool import Pool
+
+    _state["strict"] = strict
+    if _state["installed"]:
+        return
+    _state["installed"] = True
+    event.listen(Pool, "connect", _stamp)
+    event.listen(Pool, "checkout", _on_checkout)
+    event.listen(Engine, "before_cursor_execute", _on_execute)
+    event.listen(Session, "after_transaction_create", _on_transaction_create)
+    event.listen(Session, "after_transaction_end", _on_transaction_end)
+    event.listen(Session, "before_flush", _on_flush)
+    event.listen(Session, "do_orm_execute", _on_orm_execute)
+    event.listen(Session, "before_attach", _on_attach)
+
+
+def install_from_env() -> bool:
+    """Install when PITFALL_LAB_GUARD is 1/true/yes (warn) or strict; otherwise do nothing."""
+    value = os.environ.get(ENV, "").strip().lower()
+    if value in ("1", "true", "yes", "warn", "strict"):
+        install(strict=value == "strict")
+        return True
+    return False
+
+
+def autostart_path() -> str:
+    """A folder whose sitecustomize.py runs install_from_env() in every interpreter that has it
+    on PYTHONPATH: the way to reach a server's workers without touching the app."""
+    return os.path.join(_HERE, "_autostart")
+
+
+if __name__ == "__main__":
+    print(autostart_path())
+    sys.exit(0)

@@ -1,0 +1,75 @@
+"""pitfall_lab.guard on the lab's own repros and fixes, in real processes as their scenarios run
+them, turned on only through the environment (PITFALL_LAB_GUARD and the autostart folder on
+PYTHONPATH): it warns in every repro the metadata declares affected, never in a fix, and
+strict mode raises an error that names the pitfall."""
+import re
+from pathlib import Path
+
+import pytest
+
+from pitfall_lab import guard, procs, scenario, wsgi_servers
+
+FORK_SQLITE = scenario.load("fork_sqlite")
+PREFORK = scenario.load("prefork_shared_connection")
+THREADS = scenario.load("threads_share_session")
+PROBE = Path(__file__).parent / "probes" / "two_threads.py"
+WARNING = re.compile(r"^(\S+:\d+): PitfallWarning: (S\d\db?) ", re.M)
+
+
+def guarded(mode: str = "1") -> dict[str, str]:
+    return {"PYTHONPATH": guard.autostart_path(), "PITFALL_LAB_GUARD": mode}
+
+
+def warned(text: str) -> dict[str, str]:
+    """Pitfall code -> the line of the user's code the first warning points at."""
+    out: dict[str, str] = {}
+    for where, code in WARNING.findall(text):
+        out.setdefault(code, where)
+    return out
+
+
+def import_users(variant, tmp_path, mode="1"):
+    return procs.python("import_users.py", cwd=variant.copy_to(tmp_path), timeout=60, env={
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'import.db'}", "SQLITE_TIMEOUT": "0.3",
+        **guarded(mode)})
+
+
+@pytest.mark.parametrize("variant", FORK_SQLITE.variants, ids=str)
+def test_forked_workers_on_sqlite(variant, tmp_path):
+    result = import_users(variant, tmp_path)
+    seen = warned(result.stderr)
+    if variant.kind == "repro":
+        assert list(seen) == ["S07b"], result.stderr
+        assert seen["S07b"].endswith("import_users.py:31")  # the child's commit
+    else:
+        assert seen == {}, result.stderr
+
+
+def test_strict_mode_raises_an_error_that_names_the_pitfall(tmp_path):
+    result = import_users(FORK_SQLITE.repros[0], tmp_path, mode="strict")
+    assert "worker 1: pitfall_lab.guard.PitfallError: S07b fork_sqlite: process " in result.stdout
+    assert "PitfallWarning" not in result.stderr
+
+
+@pytest.mark.parametrize("interleaving", ["checkout", "flush"])
+@pytest.mark.parametrize("variant", THREADS.variants, ids=str)
+def test_two_threads_on_one_session(variant, interleaving, tmp_path):
+    if variant.kind == "repro" and not THREADS.affected(interleaving):
+        pytest.skip(f"declared not affected on these versions ({interleaving})")
+    result = procs.python(str(PROBE), interleaving, cwd=variant.copy_to(tmp_path), timeout=60,
+                          env={"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}", **guarded()})
+    assert result.returncode == 0, result.stderr
+    assert list(warned(result.stderr)) == (["S08"] if variant.kind == "repro" else []), \
+        result.stderr
+
+
+@pytest.mark.parametrize("variant", PREFORK.variants, ids=str)
+def test_prefork_workers_under_load(variant, wsgi_server, tmp_path, pg_database):
+    affected = variant.kind == "repro" and PREFORK.affected(
+        "logged by the server", variant=variant, server=wsgi_server)
+    log = tmp_path / "server.log"
+    wsgi_servers.under_load(wsgi_server, variant.copy_to(tmp_path),
+                            {"DATABASE_URL": pg_database, **guarded()}, log, requests=40,
+                            concurrency=8, timeout=1 if affected else 3)
+    seen = warned(log.read_text())
+    assert list(seen) == (["S07"] if affected else []), log.read_text()[-2000:]
