@@ -49,11 +49,13 @@ def test_demo_plans_exactly_each_steps_tests(collected):
 
 
 @pytest.mark.parametrize("sid, variants", [
+    *((s.id, [str(v) for v in s.variants]) for s in SCENARIOS),  # every scenario x variant
     ("stale_connection", ["repro"]),  # a fixture parameter in every test id
     ("threads_share_session", ["fix", "repro"]),
     ("prefork_shared_connection", ["repro-register_at_fork", "fix-lazy_apps"]),
     ("reloader_double_insert", ["repro", "fix-init_db_command"]),  # several repros
-], ids=lambda p: scenario.load(p).code if isinstance(p, str) else "+".join(p))
+], ids=lambda p: scenario.load(p).code if isinstance(p, str) else
+    "every-variant" if len(p) > 2 else "+".join(p))
 def test_run_collects_exactly_the_named_variants(sid, variants, collected):
     s = scenario.load(sid)
     result = pitfall_lab("run", sid, "--collect-only", *(f"--variant={v}" for v in variants))
