@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import os
 import sys
-import sysconfig
 import threading
-import traceback
 import warnings
+
+from pitfall_lab import observe
 
 ENV = "PITFALL_LAB_GUARD"
 FIXES = {
@@ -30,7 +30,6 @@ FIXES = {
     "S08": ("threads_share_session", "use db.session (one per app context) or a "
             "scoped_session, never one Session kept for every request"),
 }
-_LIBRARIES = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")})
 _HERE = os.path.dirname(os.path.realpath(__file__))
 _state = {"installed": False, "strict": False, "seen": set()}
 
@@ -43,15 +42,6 @@ class PitfallError(RuntimeError):
     pass
 
 
-def _user_frame():
-    for frame in reversed(traceback.extract_stack()):
-        path = os.path.realpath(frame.filename)
-        if not frame.filename.startswith("<") and not path.startswith(_LIBRARIES) \
-                and not path.startswith(_HERE) and "site-packages" not in path:
-            return frame.filename, frame.lineno or 0
-    return "<unknown>", 0
-
-
 def _report(code: str, what: str, key) -> None:
     if key in _state["seen"]:
         return  # once per connection or session and process: a warning, not a flood
@@ -60,7 +50,7 @@ def _report(code: str, what: str, key) -> None:
     message = f"{code} {scenario}: {what}. Fix: {fix}. See `pitfall-lab show {scenario}`."
     if _state["strict"]:
         raise PitfallError(message)
-    filename, lineno = _user_frame()
+    filename, lineno = observe.user_frame() or ("<unknown>", 0)
     warnings.warn_explicit(PitfallWarning(message), PitfallWarning, filename, lineno)
 
 

@@ -16,12 +16,8 @@ With ``--pitfall-lab``, the suite's own runs gate on the pitfalls only a run can
 from __future__ import annotations
 
 import os
-import re
-import traceback
 
 import pytest
-
-WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|TRUNCATE)\b", re.I)
 
 
 class PitfallError(AssertionError):
@@ -63,7 +59,7 @@ def pytest_configure(config):
 
 class Gate:
     def __init__(self, root):
-        self.root = str(root)
+        self.root = os.path.realpath(str(root))
         self.importing = True  # until the first test starts: collection imports the modules
         self.import_writes: list[str] = []
         self.reported: set[int] = set()
@@ -71,21 +67,20 @@ class Gate:
         self._watch_enqueues()
 
     def _where(self) -> str:
-        for frame in reversed(traceback.extract_stack()):
-            if frame.filename.startswith("<"):  # <string>, <frozen ...>
-                continue
-            path = os.path.realpath(frame.filename)
-            if path.startswith(self.root + os.sep) and "site-packages" not in path:
-                return f"{os.path.relpath(path, self.root)}:{frame.lineno}"
-        return "(no line of the project's code)"
+        from pitfall_lab import observe
+
+        found = observe.user_frame(root=self.root)
+        return f"{found[0]}:{found[1]}" if found else "(no line of the project's code)"
 
     def _watch_statements(self):
         from sqlalchemy import event
         from sqlalchemy.engine import Engine
 
+        from pitfall_lab import observe
+
         @event.listens_for(Engine, "before_cursor_execute")
         def statement(conn, cursor, sql, params, context, executemany):
-            if self.importing and WRITE.match(sql):
+            if self.importing and (observe.WRITE.match(sql) or observe.DDL.match(sql)):
                 self.import_writes.append(f"{self._where()}: {' '.join(sql.split())[:120]}")
 
     def _watch_enqueues(self):

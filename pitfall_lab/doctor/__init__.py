@@ -3,7 +3,6 @@ running its code in fresh interpreters (pitfall_lab.doctor.probe) inside a throw
 the project, against a throwaway database."""
 from __future__ import annotations
 
-import ast
 import contextlib
 import json
 import os
@@ -86,21 +85,6 @@ def _probe(copy: Path, db: str, args: list[str], timeout: float = 60,
         path.with_name(path.name + ".crossed").unlink(missing_ok=True)
 
 
-def _starts_a_server(text: str) -> bool:
-    """A __main__ block that serves or works forever (app.run, worker.work, serve): the doctor
-    does not run it."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return False
-    for node in tree.body:
-        if isinstance(node, ast.If) and "__main__" in ast.dump(node.test):
-            calls = [n.func.attr for n in ast.walk(node) if isinstance(n, ast.Call)
-                     and isinstance(n.func, ast.Attribute)]
-            return any(c in ("run", "work", "serve", "serve_forever") for c in calls)
-    return False
-
-
 SCRIPT_CHECKS = {"S03-script-import", "S04-outside-app-context", "S07-connection-before-fork",
                  "S07b-sqlite-connection-before-fork"}
 
@@ -123,7 +107,7 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
     for script in project.scripts if select is None or select & SCRIPT_CHECKS else ():
         module = script.removesuffix(".py").replace("/", ".")
         if script not in runs and module not in as_modules \
-                and not _starts_a_server(project.sources[script]):
+                and not proj.starts_a_server(project, script):
             runs[script] = proj.Command(script, "script", script)
     with tempfile.TemporaryDirectory(prefix="pitfall-lab-doctor-") as tmp:
         copy = project.copy_to(Path(tmp) / "project")

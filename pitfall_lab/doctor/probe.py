@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import runpy
 import sys
 import traceback
 
+from pitfall_lab import observe
+
 ROOT = os.path.realpath(os.getcwd())
-HERE = os.path.dirname(os.path.realpath(__file__))
-WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE|UPSERT)\b", re.I)
-DDL = re.compile(r"^\s*(CREATE|DROP|ALTER|TRUNCATE)\b", re.I)
 report: dict = {"engines": [], "statements": [], "instances": [], "forks": [], "error": None}
 CROSSED = ""  # OUT.json.crossed: see _crossing
 _engines: list = []  # (engine, record), so that pools can be read at any moment
@@ -31,14 +29,8 @@ _engines: list = []  # (engine, record), so that pools can be read at any moment
 
 def user_frame(frames=None) -> list | None:
     """The innermost frame of the user's own code (under the project, outside libraries)."""
-    for frame in reversed(frames if frames is not None else traceback.extract_stack()):
-        if frame.filename.startswith("<"):  # <string>, <frozen ...>
-            continue
-        path = os.path.realpath(frame.filename)
-        if path.startswith(ROOT + os.sep) and "site-packages" not in path \
-                and not path.startswith(HERE):
-            return [os.path.relpath(path, ROOT), frame.lineno]
-    return None
+    found = observe.user_frame(frames, ROOT)
+    return list(found) if found else None
 
 
 def _pool_state() -> list[dict]:
@@ -115,7 +107,8 @@ def instrument(target_url: str) -> None:
         rec = _record(conn)
         first = " ".join(sql.split())[:160]
         report["statements"].append({
-            "sql": first, "write": bool(WRITE.match(sql)), "ddl": bool(DDL.match(sql)),
+            "sql": first, "write": bool(observe.WRITE.match(sql)),
+            "ddl": bool(observe.DDL.match(sql)),
             "at": user_frame(), "engine": rec["url"] if rec else None})
 
     try:

@@ -37,6 +37,17 @@ class Project:
     sources: dict[str, str] = field(default_factory=dict)  # relative path -> text
     configs: dict[str, str] = field(default_factory=dict)  # uwsgi.ini, gunicorn.conf.py, ...
 
+    def trees(self):
+        """(relative path, AST) of every source that parses, parsed once."""
+        if not hasattr(self, "_trees"):
+            self._trees = {}
+            for rel, text in self.sources.items():
+                try:
+                    self._trees[rel] = ast.parse(text)
+                except SyntaxError:
+                    continue
+        return self._trees.items()
+
     def copy_to(self, dest: Path) -> Path:
         """A copy to run in: the user's tree is never written, and their data never read."""
         shutil.copytree(self.root, dest, ignore=lambda d, names: [
@@ -109,11 +120,7 @@ def _commands(rel: Path, text: str) -> list[Command]:
 def reloader_runs(project: Project) -> str | None:
     """Where the debug reloader runs the app: app.run(debug=True) without use_reloader=False,
     or `flask run --debug` / FLASK_DEBUG in a command or config."""
-    for rel, text in project.sources.items():
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            continue
+    for rel, tree in project.trees():
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                     and node.func.attr == "run":
@@ -169,6 +176,18 @@ def fork_hooks(project: Project) -> dict[str, str]:
     return hooks
 
 
+def starts_a_server(project: Project, rel: str) -> bool:
+    """A __main__ block that serves or works forever (app.run, worker.work, serve): the doctor
+    does not run it."""
+    tree = dict(project.trees()).get(rel)
+    for node in tree.body if tree else ():
+        if isinstance(node, ast.If) and "__main__" in ast.dump(node.test):
+            calls = [n.func.attr for n in ast.walk(node) if isinstance(n, ast.Call)
+                     and isinstance(n.func, ast.Attribute)]
+            return any(c in ("run", "work", "serve", "serve_forever") for c in calls)
+    return False
+
+
 def uses_rq(project: Project) -> bool:
     return any(re.search(r"^\s*(import rq\b|from rq\b)", t, re.M) for t in project.sources.values())
 
@@ -176,11 +195,7 @@ def uses_rq(project: Project) -> bool:
 def worker_under_one_context(project: Project) -> str | None:
     """An rq worker's work() called inside `with app.app_context():` (or a request context):
     every job then shares that context's session."""
-    for rel, text in project.sources.items():
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            continue
+    for rel, tree in project.trees():
         for node in ast.walk(tree):
             if not isinstance(node, ast.With):
                 continue
