@@ -56,9 +56,12 @@ _ERROR_LINE = re.compile(r"\b[A-Za-z_][\w.]*(Error|Exception|Exit|Warning|Violat
 _PREFIXES = re.compile(
     r"^(?:E\s{2,}|\s*\|\s*|>\s+|(?:worker \d+|[AB]|failed|finished|after the \w+|Test\w+\.test\w*|"
     r"\w+\.\w+: failure|failure)\s*:\s*)+", re.I)
-_LOG_PREFIX = re.compile(  # "[2024-05-01 10:00:00,123] ERROR in app: ", "2024-05-01T10:00:00Z app[web.1]: "
-    r"^\s*\[?\d{4}-\d\d-\d\d[T ][\d:.,]+\s*(?:[+-]\d\d:?\d\d|Z)?\]?\s*(?:\[[^\]]*\]\s*)*"
-    r"(?:[\w.\-]+\[[\w.\-]+\]:\s*)?(?:(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\b[^:]*:\s*)?")
+_LOG_PREFIX = re.compile(  # "[2024-05-01 10:00:00,123] ERROR in app: ", "2024-05-01 10:00:00,455
+    # ERROR [ckan.views.api] ", "[2024-05-01 10:00:00,123: ERROR/ForkPoolWorker-1] " (Celery)
+    r"^\s*(?:\[\d{4}-\d\d-\d\d[T ][\d:.,]+:\s*[A-Z]+/[^\]]*\]\s*"
+    r"|\[?\d{4}-\d\d-\d\d[T ][\d:.,]+\s*(?:[+-]\d\d:?\d\d|Z|UTC)?\]?\s*"
+    r"(?:\[[^\]]*\]\s*)*(?:[\w.\-]+\[[\w.\-]+\]:\s*)?"
+    r"(?:(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)(?:\s+in\s+[\w.]+:)?\s+)?(?:\[[^\]]*\]\s*)?)?")
 _NORMALISE = [
     (re.compile(r"\(Background on this error at: [^)]*\)"), ""),
     (re.compile(r"(Original exception was:).*", re.I), r"\1 <exception>"),  # the app's own

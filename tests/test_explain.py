@@ -108,12 +108,13 @@ def test_measured_evidence_names_its_version_sets():
 
 def test_json_is_alone_on_stdout_and_ranks_with_evidence():
     result = pitfall_lab("explain", "--json", "--top", "1",
-                         str(CASES / "catalogue" / "28_truncated_pending_rollback.txt"))
+                         str(CASES / "catalogue" / "10_not_registered.txt"))
     data = json.loads(result.stdout)
     assert (result.returncode, data["format"]) == (0, explain.FORMAT)
     assert [(m["rank"], m["code"], m["tie"]) for m in data["matches"]] == [
-        (1, "S06", ["S11"]), (1, "S11", ["S06"])]
+        (1, "S05", ["S06"]), (1, "S06", ["S05"])]  # both declare the text; pytest is the context
     assert data["matches"][0]["evidence"][0]["kind"] == "measured"
+    assert data["matches"][0]["confirm"] == "pitfall-lab doctor PROJECT (check S05-shared-base)"
 
 
 def test_no_match_is_said_plainly_with_exit_1():
