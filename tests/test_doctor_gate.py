@@ -156,10 +156,14 @@ def test_a_baseline_survives_unrelated_edits_and_catches_a_new_pitfall(project, 
     assert (result.returncode, found(result)) == (0, [])
     summary = json.loads(result.stdout)["summary"]
     assert (summary["in_baseline"], summary["baseline_gone"]) == (2, 0)
-    # A second pitfall: a preloading gunicorn, with the connection the app keeps from import.
-    (project / "gunicorn.conf.py").write_text("workers = 4\npreload_app = True\n")
+    # A second pitfall: a cron job run by path, which cannot import the app it needs.
+    (project / "tools").mkdir()
+    (project / "tools" / "count_notes.py").write_text(
+        "from app import Note, app\n\nif __name__ == '__main__':\n"
+        "    with app.app_context():\n        print(Note.query.count())\n")
+    (project / "crontab").write_text("0 6 * * * cd /srv/notes && python tools/count_notes.py\n")
     result = doctor(project, "--baseline", baseline, "--json")
-    assert (result.returncode, found(result)) == (1, ["S07b-sqlite-connection-before-fork"])
+    assert (result.returncode, found(result)) == (1, ["S03-script-import"])
 
 
 def test_a_baseline_says_how_many_entries_are_gone(project, tmp_path):
