@@ -31,6 +31,10 @@ def pytest_configure(config):
     for sid, s in config.lab_scenarios.items():
         config.addinivalue_line("markers", f"{sid}: {s.code} {s.title}")
     controller = not hasattr(config, "workerinput")
+    known = {str(v) for s in config.lab_scenarios.values() for v in s.variants} | {"repro", "fix"}
+    for name in config.getoption("--lab-variant"):
+        if name not in known:  # here, not at collection: xdist collects in its workers
+            raise pytest.UsageError(f"--lab-variant {name}: no scenario has that variant")
     if controller and config.getoption("--dburi"):
         problem = dburi.check(config.getoption("--dburi"))
         if problem:
@@ -43,10 +47,6 @@ def pytest_collection_modifyitems(config, items):
     """Tests in tests/test_<scenario>.py carry that scenario's marker and name their variant;
     --lab-variant keeps the tests of the variants it names."""
     wanted = config.getoption("--lab-variant")
-    for name in wanted:
-        if name not in ("repro", "fix") and not any(
-                name == str(v) for s in config.lab_scenarios.values() for v in s.variants):
-            raise pytest.UsageError(f"--lab-variant {name}: no scenario has that variant")
     kept, dropped = [], []
     for item in items:
         sid = runrecord.scenario_of(item.nodeid)

@@ -9,8 +9,8 @@ from pitfall_lab import procs, scenario
 USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
 
 
-def lab_pytest(*args):
-    return procs.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0",
+def lab_pytest(*args, workers="0"):
+    return procs.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", workers,
                       "--collect-only", "-q", *args], cwd=scenario.ROOT)
 
 
@@ -30,6 +30,13 @@ def test_a_bad_option_is_one_line_before_any_test(args, line):
     assert result.returncode == USAGE_ERROR
     assert [text for text in result.stderr.splitlines() if text.strip()] == [line]
     assert "secret" not in result.stdout + result.stderr
+
+
+def test_an_unknown_variant_is_an_error_with_xdist_too():
+    result = lab_pytest("--lab-variant", "repro-checkout", workers="2")
+    assert result.returncode == USAGE_ERROR
+    assert [text for text in result.stderr.splitlines() if text.strip()] == [
+        "ERROR: --lab-variant repro-checkout: no scenario has that variant"]
 
 
 def test_lab_variant_keeps_the_tests_of_that_variant_alone():
