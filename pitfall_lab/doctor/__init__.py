@@ -4,6 +4,7 @@ the project, against a throwaway database."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import tempfile
@@ -39,7 +40,7 @@ def _databases(dburi: str | None, tmp: Path):
     """A factory of throwaway databases, one per probe: SQLite files, or fresh databases on
     the --dburi server."""
     stack = contextlib.ExitStack()
-    counter = iter(range(10 ** 6))
+    counter = itertools.count()
 
     def fresh() -> str:
         if dburi:
@@ -100,11 +101,10 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
     except proj.NotAProject as exc:
         raise BadProject(f"not a project: {exc}") from None
     app = app or os.environ.get("FLASK_APP")
-    runs = {c.target: c for c in project.commands}
+    wants_scripts = select is None or bool(select & SCRIPT_CHECKS)
+    runs = {c.target: c for c in project.commands} if wants_scripts else {}
     as_modules = {c.target for c in project.commands if c.kind == "module"}
-    if select is not None and not select & SCRIPT_CHECKS:
-        runs = {}
-    for script in project.scripts if select is None or select & SCRIPT_CHECKS else ():
+    for script in project.scripts if wants_scripts else ():
         module = script.removesuffix(".py").replace("/", ".")
         if script not in runs and module not in as_modules \
                 and not proj.starts_a_server(project, script):

@@ -143,9 +143,7 @@ def apply(report: Report, config: Config, select: set[str] | None = None,
     skipped = sorted(c.id for c in checks.CHECKS if select is not None and c.id not in select)
     findings, silenced, known = [], [], []
     seen = set()
-    for result in report.found:
-        if select is not None and result.check.id not in select:
-            continue
+    for result in report.found:  # examine(select=...) left out the other checks' results
         reason = silenced_by(report, result, config)
         if reason:
             silenced.append((result, reason))

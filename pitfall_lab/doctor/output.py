@@ -20,7 +20,7 @@ def table(report: Report, gated: gate.Gated, show_silenced: bool = False) -> str
              f"app: {report.app}; database: {report.database} (every engine the app creates is "
              "redirected there; connections opened without SQLAlchemy are not)", ""]
     for r in report.results:
-        if r.check.id in gated.skipped or (id(r) in silenced and not show_silenced):
+        if id(r) in silenced and not show_silenced:
             continue
         verdict = ("silenced" if id(r) in silenced else "in baseline" if id(r) in known
                    else r.verdict)
@@ -34,8 +34,7 @@ def table(report: Report, gated: gate.Gated, show_silenced: bool = False) -> str
         elif r.verdict == checks.FOUND and id(r) not in known:
             lines += [f"{'':20} {e}" for e in r.evidence]
             lines.append(f"{'':20} fix: {r.check.hint}")
-    shown = [r for r in report.results if r.check.id not in gated.skipped]
-    counts = {v: sum(r.verdict == v for r in shown) for v in COLOUR}
+    counts = {v: sum(r.verdict == v for r in report.results) for v in COLOUR}
     counts[checks.FOUND] = len(gated.findings)
     summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n or v == checks.FOUND)
     extra = [f"{len(gated.silenced)} silenced" if gated.silenced else "",
@@ -56,13 +55,12 @@ def as_json(report: Report, gated: gate.Gated | None = None) -> dict:
     codes = {s.id: s.code for s in scenario.load_all().values()}
     silenced = {id(r): why for r, why in (gated.silenced if gated else [])}
     known = {id(r) for r in (gated.known if gated else [])}
-    skipped = set(gated.skipped) if gated else set()
     return {"format": FORMAT, "project": str(report.root), "app": report.app,
             "database": report.database,
             "summary": {"found": len(gated.findings) if gated else len(report.found),
                         "silenced": len(silenced), "in_baseline": len(known),
                         "baseline_gone": gated.gone if gated else 0,
-                        "skipped": sorted(skipped),
+                        "skipped": gated.skipped if gated else [],
                         "fail_level": gated.fail_level if gated else "error"},
             "results": [{"id": r.check.id, "scenario": r.check.scenario,
                          "code": codes.get(r.check.scenario), "verdict": r.verdict,
@@ -71,7 +69,7 @@ def as_json(report: Report, gated: gate.Gated | None = None) -> dict:
                          "evidence": r.evidence,
                          "location": ({"path": r.location[0], "line": r.location[1]}
                                       if r.location else None)}
-                        for r in report.results if r.check.id not in skipped]}
+                        for r in report.results]}
 
 
 def sarif(report: Report, gated: gate.Gated | None = None) -> dict:
