@@ -31,7 +31,8 @@ def pytest_configure(config):
     for sid, s in config.lab_scenarios.items():
         config.addinivalue_line("markers", f"{sid}: {s.code} {s.title}")
     controller = not hasattr(config, "workerinput")
-    known = {str(v) for s in config.lab_scenarios.values() for v in s.variants} | {"repro", "fix"}
+    known = {str(v) for s in config.lab_scenarios.values() for v in s.variants} | set(
+        runrecord.SIDES)
     for name in config.getoption("--lab-variant"):
         if name not in known:  # here, not at collection: xdist collects in its workers
             raise pytest.UsageError(f"--lab-variant {name}: no scenario has that variant")
@@ -50,13 +51,12 @@ def pytest_collection_modifyitems(config, items):
     kept, dropped = [], []
     for item in items:
         sid = runrecord.scenario_of(item.nodeid)
+        variant = runrecord.label(item)
         if sid:
             item.add_marker(getattr(pytest.mark, sid))
-            if runrecord.variant_of(item) is None:
+            if variant is None:
                 raise pytest.UsageError(f"{item.nodeid}: a scenario test takes a 'variant' "
                                         "parameter (see README, Add a scenario)")
-        runrecord.label(item)
-        variant = runrecord.variant_of(item)
         (kept if not wanted or (variant and runrecord.selects(variant, wanted)) else
          dropped).append(item)
     if dropped:

@@ -93,13 +93,13 @@ def run(scenario_id, variants, collect_only):
     """Run a scenario's tests and print what each variant was observed to do."""
     s = _load(scenario_id)
     for name in variants:
-        if name not in ("repro", "fix"):
+        if name not in runrecord.SIDES:
             try:
                 s.variant(name)
             except scenario.UnknownScenario as exc:
                 _fail(str(exc).strip("'\""))
     if collect_only:
-        planned = plan([s], variants or ("repro", "fix"))
+        planned = plan([s], variants or runrecord.SIDES)
         for (_, name), tests in planned.items():
             click.echo(f"{name}: {len(tests)} test(s)")
             for test in tests:

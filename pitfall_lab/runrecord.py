@@ -40,6 +40,9 @@ def variant_of(item) -> scenario.Variant | None:
     return value if isinstance(value, scenario.Variant) else None
 
 
+SIDES = ("repro", "fix")  # a name that selects every variant of that side
+
+
 def selects(variant: scenario.Variant, wanted: list[str]) -> bool:
     """``wanted`` names variants (``repro-checkout``) or a whole side (``repro``, ``fix``)."""
     return any(w in (str(variant), variant.kind) for w in wanted)
@@ -88,11 +91,13 @@ class Recorder:
         }, indent=1))
 
 
-def label(item) -> None:
-    """Stamp a collected test with its scenario and variant; both travel with its reports."""
+def label(item) -> scenario.Variant | None:
+    """Stamp a collected test with its scenario and variant, which travel with its reports;
+    return the variant."""
     variant = variant_of(item)
     item.user_properties += [("lab_scenario", scenario_of(item.nodeid)),
                              ("lab_variant", str(variant) if variant else None)]
+    return variant
 
 
 def _labels(user_properties) -> dict:
