@@ -168,7 +168,7 @@ def signatures(scenarios: dict[str, scenario.Scenario]) -> list[Signature]:
     for s in scenarios.values():
         for sym in s.symptoms:
             if sym.affected:
-                text = sym.text.replace("<sa>", "20")
+                text = scenario.expand(sym.text)
                 out.append(Signature(s.id, "measured", sym.case, text, _on_sets(sym, sets),
                                      _lines(text), sym.needs_cue))
         for report in s.reported:
@@ -202,8 +202,11 @@ def _line_score(line: str, kind: str, verbatim: str, given: list[tuple[str, str,
 
 
 @functools.lru_cache(maxsize=1)
-def _catalogue() -> dict[str, scenario.Scenario]:
-    return scenario.load_all()
+def _catalogue() -> tuple[dict[str, scenario.Scenario], list[Signature]]:
+    """The installed catalogue and its signatures, derived once per process (the plugin asks
+    for every failing test)."""
+    scenarios = scenario.load_all()
+    return scenarios, signatures(scenarios)
 
 
 def hint(text: str) -> str | None:
@@ -219,7 +222,7 @@ def explain(text: str, scenarios: dict[str, scenario.Scenario] | None = None,
             top: int = 3) -> list[Match]:
     """The scenarios whose signatures match ``text``, best first (at most ``top`` ranks; ties
     share a rank); an empty list when none does."""
-    scenarios = scenarios if scenarios is not None else _catalogue()
+    scenarios, sigs = _catalogue() if scenarios is None else (scenarios, signatures(scenarios))
     given = []
     for raw in text.splitlines():
         line = normalise(raw)
@@ -227,7 +230,7 @@ def explain(text: str, scenarios: dict[str, scenario.Scenario] | None = None,
             given.append((line, core(line), _verbatim(raw)))
     cues = [name for name, pattern in CUES.items() if pattern.search(text)]
     found: dict[str, Match] = {}
-    for sig in signatures(scenarios):
+    for sig in sigs:
         s = scenarios[sig.scenario]
         cued = any(c in s.cues for c in cues)
         if sig.needs_cue and not cued:
