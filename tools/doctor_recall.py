@@ -41,7 +41,7 @@ def main() -> int:
                     continue
                 found = [r for r in report.found if r.check.scenario == s.id]
                 tally = recall if v.kind == "repro" else alarms
-                tally[0] += bool(found) if v.kind == "repro" else bool(found)
+                tally[0] += bool(found)
                 tally[1] += 1
                 mark = ("found" if found else "NOT FOUND") if v.kind == "repro" else \
                     ("FALSE ALARM" if found else "not found")
