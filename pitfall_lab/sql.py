@@ -41,6 +41,24 @@ def table_names(url: str) -> list[str]:
         return sa.inspect(con).get_table_names()
 
 
+def show_url(url, *, database: str | None = None, hide_password: bool = True) -> str:
+    """``url`` as text, its password hidden unless asked, optionally naming another database.
+    SQLAlchemy 1.3's URL is mutable and has no render_as_string; 1.4 and later are immutable."""
+    import copy
+
+    from sqlalchemy.engine.url import make_url
+
+    parsed = make_url(url)
+    if not hasattr(parsed, "render_as_string"):  # SQLAlchemy 1.3
+        parsed = copy.copy(parsed)
+        if database is not None:
+            parsed.database = database
+        return parsed.__to_string__(hide_password=hide_password)
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=hide_password)
+
+
 def backend(url: str) -> str:
     """'sqlite', 'postgresql', 'mysql', ... (the URL's dialect name)."""
     return url.partition(":")[0].partition("+")[0]

@@ -15,9 +15,10 @@ def test_python_app_py_fails_to_import(variant, tmp_path, observe):
 
 @pytest.mark.parametrize("variant", S.repros, ids=str)
 def test_flask_cli_fails_to_import(variant, tmp_path, observe):
-    result = procs.run(["flask", "--app", "app", "routes"], cwd=variant.copy_to(tmp_path))
+    result = procs.run(["flask", "routes"], cwd=variant.copy_to(tmp_path),
+                       env={"FLASK_APP": "app"})
     assert result.returncode == 2
-    assert observe("\n".join(result.exceptions)) == S.symptom("flask --app app routes")
+    assert observe("\n".join(result.exceptions)) == S.symptom("FLASK_APP=app flask routes")
 
 
 @pytest.mark.parametrize("variant", S.fixes, ids=str)
@@ -32,7 +33,8 @@ def test_python_app_py_serves_users(variant, tmp_path, dev_server, observe):
 
 @pytest.mark.parametrize("variant", S.fixes, ids=str)
 def test_flask_cli_lists_the_users_route(variant, tmp_path, observe):
-    result = procs.run(["flask", "--app", "app", "routes"], cwd=variant.copy_to(tmp_path))
+    result = procs.run(["flask", "routes"], cwd=variant.copy_to(tmp_path),
+                       env={"FLASK_APP": "app"})
     assert result.returncode == 0, result.stderr
     routes = {line.split()[0]: line.split()[-1] for line in result.stdout.splitlines()[2:]}
     observe(f"routes: {routes}")

@@ -3,7 +3,6 @@ timeout); the next request that gets it from the pool fails."""
 import json
 
 import pytest
-from packaging.version import Version
 
 from pitfall_lab import procs, scenario
 
@@ -43,7 +42,7 @@ def end_app_connections():
                     con.execute(sa.text(f"KILL {pid}"))
             else:  # wait_timeout: the server closes the idle connection by itself; see it go
                 for _ in range(200):
-                    if not con.execute(app_connections).all():
+                    if not con.execute(app_connections).fetchall():
                         break
                     con.execute(sa.text("DO SLEEP(0.05)"))
 
@@ -59,8 +58,6 @@ BACKENDS = ["postgresql-psycopg2", "postgresql-psycopg", "mariadb-kill", "mariad
 def backend(request):
     """(name, database URL for the app, admin URL, how the app's connections end)."""
     name = request.param
-    if name == "postgresql-psycopg" and Version(scenario.installed("sqlalchemy")) < Version("2"):
-        pytest.skip("SQLAlchemy 1.4 has no psycopg 3 dialect (postgresql+psycopg came in 2.0)")
     if name.startswith("postgresql"):
         url = request.getfixturevalue("pg_database")
         url = url.replace("postgresql+psycopg2://", f"postgresql+{name.partition('-')[2]}://", 1)

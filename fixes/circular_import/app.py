@@ -9,11 +9,12 @@ from models import User
 def create_app():
     app = Flask(__name__)
     app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///app.db"
+    app.config["SQLALCHEMY_TRACK_MODIFICATIONS"] = False
     db.init_app(app)
 
     @app.route("/users")
     def users():
-        return {"users": [u.name for u in db.session.scalars(db.select(User))]}
+        return {"users": [u.name for u in User.query.all()]}
 
     return app
 

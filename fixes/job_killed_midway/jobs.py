@@ -18,8 +18,8 @@ def import_subscribers(emails):
     """Safe to run again after a crash: stores what is missing in one transaction, then notifies
     (a notification may be sent twice; no subscriber is stored twice)."""
     with app.app_context():
-        stored = set(db.session.scalars(
-            db.select(Subscriber.email).where(Subscriber.email.in_(emails))))
+        stored = {email for (email,) in db.session.query(Subscriber.email).filter(
+            Subscriber.email.in_(emails))}
         db.session.add_all(Subscriber(email=email) for email in emails if email not in stored)
         db.session.commit()
         for email in emails:

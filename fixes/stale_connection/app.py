@@ -14,14 +14,15 @@ class Account(db.Model):
 def create_app():
     app = Flask(__name__)
     app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    app.config["SQLALCHEMY_TRACK_MODIFICATIONS"] = False
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         "pool_pre_ping": True,  # test a pooled connection before use; replace it if it is dead
         "pool_recycle": 280,  # never reuse one older than this: below the server's idle timeout
     }
     db.init_app(app)
 
-    @app.get("/accounts/count")
+    @app.route("/accounts/count")
     def count_accounts():
-        return {"accounts": db.session.scalar(db.select(db.func.count(Account.id)))}
+        return {"accounts": db.session.query(db.func.count(Account.id)).scalar()}
 
     return app

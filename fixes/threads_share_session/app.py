@@ -5,6 +5,7 @@ from flask_sqlalchemy import SQLAlchemy
 
 app = Flask(__name__)
 app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "sqlite:///app.db")
+app.config["SQLALCHEMY_TRACK_MODIFICATIONS"] = False
 db = SQLAlchemy(app)
 
 
@@ -17,13 +18,13 @@ with app.app_context():
     db.create_all()
 
 
-@app.get("/users/<int:user_id>")
+@app.route("/users/<int:user_id>")
 def get_user(user_id):
-    user = db.session.get(User, user_id)
+    user = db.session.query(User).filter_by(id=user_id).first()
     return {"name": user.name}
 
 
-@app.post("/users")
+@app.route("/users", methods=["POST"])
 def add_user():
     user = User(name=request.json["name"])
     db.session.add(user)

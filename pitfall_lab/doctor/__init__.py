@@ -180,5 +180,5 @@ def _raise_for(load: dict, app: str | None, root: Path) -> None:
 
 
 def _hide(url: str) -> str:
-    import sqlalchemy as sa
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
+    from pitfall_lab import sql
+    return sql.show_url(url)

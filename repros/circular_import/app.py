@@ -7,12 +7,13 @@ from models import User
 
 app = Flask(__name__)
 app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///app.db"
+app.config["SQLALCHEMY_TRACK_MODIFICATIONS"] = False
 db = SQLAlchemy(app)
 
 
 @app.route("/users")
 def users():
-    return {"users": [u.name for u in db.session.scalars(db.select(User))]}
+    return {"users": [u.name for u in User.query.all()]}
 
 
 if __name__ == "__main__":

@@ -14,10 +14,11 @@ class Account(db.Model):
 def create_app():
     app = Flask(__name__)
     app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    app.config["SQLALCHEMY_TRACK_MODIFICATIONS"] = False
     db.init_app(app)
 
-    @app.get("/accounts/count")
+    @app.route("/accounts/count")
     def count_accounts():
-        return {"accounts": db.session.scalar(db.select(db.func.count(Account.id)))}
+        return {"accounts": db.session.query(db.func.count(Account.id)).scalar()}
 
     return app

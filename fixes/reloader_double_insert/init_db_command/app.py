@@ -5,6 +5,7 @@ from flask_sqlalchemy import SQLAlchemy
 
 app = Flask(__name__)
 app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "sqlite:///app.db")
+app.config["SQLALCHEMY_TRACK_MODIFICATIONS"] = False
 db = SQLAlchemy(app)
 
 
@@ -17,7 +18,7 @@ class User(db.Model):
 def init_db():
     """Create the tables and the admin user; safe to run again."""
     db.create_all()
-    if db.session.get(User, 1) is None:
+    if db.session.query(User).filter_by(id=1).first() is None:
         db.session.add(User(id=1, name="admin"))
         db.session.commit()
 

@@ -1,4 +1,4 @@
-from flask import Flask
+from flask import Flask, jsonify
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.model import Model
 
@@ -37,10 +37,10 @@ class B(db_b.Model):
 @app_a.route("/a")
 def a():
     a_s = A.query.all()
-    return [a.content for a in a_s]
+    return jsonify([a.content for a in a_s])
 
 
 @app_b.route("/b")
 def b():
     bs = B.query.all()
-    return [b.content for b in bs]
+    return jsonify([b.content for b in bs])

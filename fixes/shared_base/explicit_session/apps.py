@@ -1,7 +1,7 @@
-from flask import Flask
+from flask import Flask, jsonify
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.model import DefaultMeta, Model
-from sqlalchemy.orm import declarative_base
+from sqlalchemy.ext.declarative import declarative_base
 
 # One declarative base with a custom metaclass, shared by both extensions.
 MyModel = declarative_base(cls=Model, name="MyModel", metaclass=DefaultMeta)
@@ -36,10 +36,10 @@ class B(db_b.Model):
 @app_a.route("/a")
 def a():
     a_s = db_a.session.query(A).all()
-    return [a.content for a in a_s]
+    return jsonify([a.content for a in a_s])
 
 
 @app_b.route("/b")
 def b():
     bs = db_b.session.query(B).all()
-    return [b.content for b in bs]
+    return jsonify([b.content for b in bs])

@@ -6,6 +6,7 @@ from flask_sqlalchemy import SQLAlchemy
 
 app = Flask(__name__)
 app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "sqlite:///import.db")
+app.config["SQLALCHEMY_TRACK_MODIFICATIONS"] = False
 # How long SQLite waits for a lock before "database is locked" (Python's default is 5 s).
 app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
     "connect_args": {"timeout": float(os.environ.get("SQLITE_TIMEOUT", 5))}}
