@@ -11,7 +11,7 @@ import nox
 
 nox.options.sessions = ["lab", "report"]
 nox.options.error_on_missing_interpreters = True
-VERSION_SETS = ["v2", "v3", "v3b"]
+VERSION_SETS = ["v1", "v2", "v3", "v3b"]
 
 
 @nox.session

@@ -111,7 +111,11 @@ def _on_attach(session, instance):
 
 
 def install(strict: bool = False) -> None:
-    """Turn the guard on in this process (and the processes it forks)."""
+    """Turn the guard on in this process (and the processes it forks); RuntimeError where
+    SQLAlchemy is too old to observe."""
+    problem = observe.unsupported()
+    if problem:
+        raise RuntimeError(problem)
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
@@ -135,6 +139,10 @@ def install_from_env() -> bool:
     """Install when PITFALL_LAB_GUARD is 1/true/yes (warn) or strict; otherwise do nothing."""
     value = os.environ.get(ENV, "").strip().lower()
     if value in ("1", "true", "yes", "warn", "strict"):
+        problem = observe.unsupported()
+        if problem:
+            print(f"pitfall-lab guard: off: {problem}", file=sys.stderr)
+            return False
         install(strict=value == "strict")
         return True
     return False

@@ -15,6 +15,21 @@ _LIBRARIES = tuple({os.path.realpath(sysconfig.get_paths()[k])
 _LAB = os.path.dirname(os.path.realpath(__file__))
 
 
+def unsupported() -> str | None:
+    """Why the observers cannot run in this environment, or None: they listen to events that
+    SQLAlchemy 1.4 introduced (do_orm_execute, sqlalchemy.engine.create)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("sqlalchemy")
+    except PackageNotFoundError:
+        return "SQLAlchemy is not installed in this environment"
+    if tuple(int(part) for part in found.split(".")[:2]) < (1, 4):
+        return ("the doctor, the guard and the gate observe SQLAlchemy 1.4 and later; this "
+                f"environment has SQLAlchemy {found}")
+    return None
+
+
 def user_frame(frames=None, root: str | None = None):
     """The innermost frame of the user's code, as (filename, line): not Python's or a
     library's, not the lab's, and under ``root`` when one is given (then relative to it)."""

@@ -49,6 +49,12 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_configure(config):
     guard = config.getoption("--pitfall-lab-guard", default=None)
+    if guard or config.getoption("--pitfall-lab", default=False):
+        from pitfall_lab import observe
+
+        problem = observe.unsupported()
+        if problem:
+            raise pytest.UsageError(f"pitfall-lab: {problem}")
     if guard:
         from pitfall_lab import guard as lab_guard
 

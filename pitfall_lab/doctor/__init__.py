@@ -96,6 +96,11 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
     a path that is not one, an app that cannot be found, or one that raises while it loads.
     The app is always loaded: that is how the project is found. The import check and the
     scripts run only when a selected check needs them."""
+    from pitfall_lab import observe
+
+    problem = observe.unsupported()
+    if problem:
+        raise BadProject(f"could not check: {problem}")
     try:
         project = proj.read(Path(path))
     except proj.NotAProject as exc:
