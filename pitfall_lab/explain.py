@@ -167,7 +167,7 @@ def signatures(scenarios: dict[str, scenario.Scenario]) -> list[Signature]:
     out = []
     for s in scenarios.values():
         for sym in s.symptoms:
-            if sym.affected:
+            if sym.affected and not sym.points_to:
                 text = scenario.expand(sym.text)
                 out.append(Signature(s.id, "measured", sym.case, text, _on_sets(sym, sets),
                                      _lines(text), sym.needs_cue))

@@ -65,6 +65,7 @@ class Symptom:
     affected: bool = True  # False: on these versions the repro runs without the failure
     where: tuple[tuple[str, str], ...] = ()  # test parameters it is for: (("server", "uwsgi"),)
     needs_cue: bool = False  # alone, the text has many causes: explain wants a context cue too
+    points_to: str = ""  # the text is another scenario's own symptom: explain names that one
 
     def applies(self, **params) -> bool:
         return _applies(self.when, self.where, params)
@@ -265,10 +266,13 @@ def _when(f: _Fields, required: bool = False) -> tuple[Requirement, ...]:
 
 
 def _symptom(f: _Fields) -> Symptom:
-    f.only({"case", "text", "when", "affected", "where", "needs_cue"})
+    f.only({"case", "text", "when", "affected", "where", "needs_cue", "points_to"})
     affected = f.bool("affected", default=True)
+    points_to = f.str("points_to", default="", pattern=re.compile(r"^([a-z][a-z0-9_]*)?$"))
+    if points_to and not (SCENARIO_DIR / f"{points_to}.toml").is_file():
+        f.fail("points_to", f"no scenario {points_to!r}")
     return Symptom(f.str("case"), f.str("text", exact=True), _when(f), affected, _where(f),
-                   f.bool("needs_cue"))
+                   f.bool("needs_cue"), points_to)
 
 
 def _skip(f: _Fields) -> Skip:

@@ -1,4 +1,4 @@
-"""S06: the seed's two-app unittest suite, run whole as an inner pytest session per variant."""
+"""S06: the write-up's two-app unittest suite, run whole as an inner pytest session per variant."""
 import shutil
 import xml.etree.ElementTree as ET
 
@@ -32,7 +32,7 @@ def run_inner_suite(variant, pytester):
 @pytest.mark.parametrize("variant", S.repros, ids=str)
 def test_inner_suite_fails_like_the_seed(variant, pytester, observe):
     result, outcomes = run_inner_suite(variant, pytester)
-    assert observe(outcomes) == S.symptom("inner suite")
+    assert observe(outcomes) == S.symptom("inner suite", variant=variant)
     failed = outcomes.count(": failure: ")
     result.assert_outcomes(passed=4 - failed, failed=failed)
 
