@@ -138,6 +138,7 @@ class Scenario:
     cues: tuple[str, ...] = ()
     reported: tuple[Reported, ...] = ()
     skips: tuple[Skip, ...] = ()
+    family: str = ""  # an error several scenarios end in ("no such table"): show lists them all
 
     @property
     def variants(self) -> tuple[Variant, ...]:
@@ -287,7 +288,8 @@ def load_file(path: Path) -> Scenario:
         raise MetadataError(f"{path}: not valid TOML ({str(exc).splitlines()[0]})") from None
     f = _Fields(path, data)
     f.only({"id", "code", "title", "sources", "cause", "root_cause", "symptoms", "repros",
-            "fixes", "catches", "references", "servers", "tell", "cues", "reported", "skips"})
+            "fixes", "catches", "references", "servers", "tell", "cues", "reported", "skips",
+            "family"})
     sid = f.str("id", pattern=ID_NAME)
     if sid != path.stem:
         f.fail("id", f"{sid!r} differs from the file name {path.stem!r}")
@@ -331,6 +333,7 @@ def load_file(path: Path) -> Scenario:
         servers=servers,
         source=path,
         skips=tuple(_skip(t) for t in f.tables("skips")) if "skips" in f.table else (),
+        family=f.str("family", default=""),
     )
 
 

@@ -22,6 +22,8 @@ CUE_LINE = {
     "rq": "12:00:01 default: Job failed (rq:job:5c1f...): see the traceback in the worker log",
     "celery": "[2024-05-14 02:00:07,381: ERROR/ForkPoolWorker-3] Task raised unexpected",
     "unittest": 'File "/usr/lib/python3.11/unittest/case.py", line 57, in testPartExecutor',
+    "threads": '  File "/usr/lib/python3.11/threading.py", line 1045, in _bootstrap_inner',
+    "cron": "Nov 23 03:15:01 web1 CRON[4127]: (deploy) CMD (cd /srv/app && python report.py)",
 }
 TRACEBACK = '''Traceback (most recent call last):
   File "/srv/app/venv/lib/python3.11/site-packages/flask/app.py", line 1511, in wsgi_app
