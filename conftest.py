@@ -5,10 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, settings
 
 from pitfall_lab import dburi, procs, runrecord, scenario, servers, wsgi_servers
 
 pytest_plugins = ["pytester"]
+
+# Hypothesis explores inside one long-lived process per test. The default profile is
+# derandomized, so every run tries the same examples; `--hypothesis-profile=explore` tries at
+# least 200 new ones per test, without the fixed @examples, which the default run covers.
+settings.register_profile("default", derandomize=True, max_examples=15, deadline=None,
+                          database=None, print_blob=False)
+settings.register_profile("explore", max_examples=200, deadline=None, database=None,
+                          phases=[Phase.generate, Phase.shrink])
+settings.load_profile("default")
 
 
 def pytest_addoption(parser):
@@ -82,8 +92,8 @@ def dev_server():
     """Start a long-running app process; every one is stopped, with its children, at teardown."""
     started: list[procs.LiveProcess] = []
 
-    def start(args, cwd: Path, env: dict | None = None) -> procs.LiveProcess:
-        server = procs.LiveProcess(args, cwd=cwd, env=env)
+    def start(args, cwd: Path, env: dict | None = None, stdin: bool = False) -> procs.LiveProcess:
+        server = procs.LiveProcess(args, cwd=cwd, env=env, stdin=stdin)
         started.append(server)
         return server
 

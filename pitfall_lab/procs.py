@@ -104,13 +104,14 @@ class LiveProcess:
     """A long-running child (a dev server, a worker) whose merged output is read as it comes."""
 
     def __init__(self, args: list[str], cwd: Path, env: dict | None = None,
-                 on_line: Callable[[str], None] | None = None):
+                 on_line: Callable[[str], None] | None = None, stdin: bool = False):
         self.args = [str(a) for a in args]
         self.on_line = on_line
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self.proc = subprocess.Popen(self.args, cwd=cwd, env=child_env(env), text=True,
-                                     start_new_session=True, stdin=subprocess.DEVNULL,
+                                     start_new_session=True,
+                                     stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -124,6 +125,11 @@ class LiveProcess:
                 self.on_line(line.rstrip("\n"))
         with self._changed:
             self._changed.notify_all()
+
+    def send(self, line: str) -> None:
+        """Write one line to the child's standard input (started with ``stdin=True``)."""
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
 
     @property
     def log(self) -> str:
@@ -160,6 +166,8 @@ class LiveProcess:
         return [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]
 
     def stop(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
         kill_group(self.proc)
         self._reader.join(5)
         self.proc.stdout.close()

@@ -34,3 +34,23 @@ def enqueue(redis_url: str, func: str, *args) -> str:
 
     with Redis.from_url(redis_url) as redis:
         return Queue(connection=redis).enqueue(func, *args).id
+
+
+def wait(redis_url: str, job_ids, timeout: float = 30) -> None:
+    """Until every job has finished or failed (a long-lived worker runs them); TimeoutError
+    naming the ones still pending after ``timeout`` seconds."""
+    import time
+
+    from redis import Redis
+    from rq.job import Job
+
+    deadline = time.monotonic() + timeout
+    with Redis.from_url(redis_url) as redis:
+        pending = list(job_ids)
+        while pending:
+            pending = [job_id for job_id in pending if Job.fetch(job_id, connection=redis)
+                       .get_status().value not in ("finished", "failed")]
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"jobs still pending after {timeout}s: {pending}")
+            if pending:
+                time.sleep(0.01)  # poll a condition with a bound; the worker takes ~10 ms a job

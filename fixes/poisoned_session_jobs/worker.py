@@ -25,4 +25,4 @@ class AppContextWorker(SimpleWorker):
 
 if __name__ == "__main__":
     worker = AppContextWorker(["default"], connection=Redis.from_url(os.environ["REDIS_URL"]))
-    worker.work(burst=True)
+    worker.work()

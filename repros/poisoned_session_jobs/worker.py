@@ -11,4 +11,4 @@ app = create_app()
 if __name__ == "__main__":
     with app.app_context():
         worker = SimpleWorker(["default"], connection=Redis.from_url(os.environ["REDIS_URL"]))
-        worker.work(burst=True)
+        worker.work()
