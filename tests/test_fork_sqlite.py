@@ -1,7 +1,11 @@
 """S07b: forked workers inherit the parent's open SQLite transaction and connection."""
+import json
 import sqlite3
+from pathlib import Path
 
 import pytest
+from hypothesis import Phase, example, given, settings
+from hypothesis import strategies as st
 
 from pitfall_lab import procs, scenario
 
@@ -34,3 +38,62 @@ def test_every_worker_stores_its_chunk(variant, tmp_path, observe):
         "worker 2: imported 2 users\n"
         "batch done, 0 workers failed\n"
         "stored: batches ['nightly'], users ['ada', 'grace', 'linus', 'guido']")
+
+
+# Exploration: how many workers, what each imports, and what the parent's pool holds when the
+# batch starts, fed to ONE long-lived process per test (tests/probes/fork_imports.py) that runs
+# the variant's own import_batch() once per example and forks its workers each time.
+PROBE = Path(__file__).parent / "probes" / "fork_imports.py"
+NAMES = st.lists(st.sampled_from(["ada", "grace", "linus", "guido", "barbara"]), max_size=3)
+TODAY = [["ada", "grace"], ["linus", "guido"]]
+
+
+class Batches:
+    def __init__(self, variant, tmp_path, dev_server):
+        self.probe = dev_server(["python", str(PROBE)], cwd=variant.copy_to(tmp_path), stdin=True,
+                                env={"DATABASE_URL": f"sqlite:///{tmp_path / 'import.db'}",
+                                     "SQLITE_TIMEOUT": "0.3"})
+        self.examples = 0
+
+    def run(self, chunks, pool) -> tuple[list[str], dict]:
+        """The batch's printed lines (its workers' and its own), and what the database holds."""
+        start = len(self.probe.lines)
+        self.examples += 1
+        self.probe.send(json.dumps({"chunks": chunks, "pool": pool}))
+        self.probe.wait_for_log(r'^\{"batches": ', count=self.examples, timeout=60)
+        lines = self.probe.lines[start:]
+        return lines[:-1], json.loads(lines[-1])
+
+
+def every_worker_stores_its_chunk(batches):
+    """The fix's promise as a property: each worker imports its chunk, the batch is recorded
+    once, and the database is intact, whatever the parent held when the batch began."""
+    @given(chunks=st.lists(NAMES, min_size=1, max_size=4), pool=st.sampled_from(["idle", "none"]))
+    @example(chunks=TODAY, pool="idle")  # today's script: create_all() left a pooled connection
+    def each_chunk_is_stored(chunks, pool):
+        printed, stored = batches.run(chunks, pool)
+        expected = [f"worker {n}: imported {len(names)} users" for n, names in enumerate(chunks, 1)]
+        expected.append("batch done, 0 workers failed")
+        wrong = [line for line in printed if line not in expected][:2]
+        assert not wrong, "\n".join(wrong)
+        assert stored == {"batches": ["nightly"], "users": [n for c in chunks for n in c],
+                          "intact": True}, stored
+    return each_chunk_is_stored
+
+
+@pytest.mark.parametrize("variant", S.repros, ids=str)
+def test_explored_batches_lose_or_resurrect_data(variant, tmp_path, dev_server, observe):
+    with pytest.raises(AssertionError) as failure:
+        every_worker_stores_its_chunk(Batches(variant, tmp_path, dev_server))()
+    first = observe(str(failure.value).splitlines()[0])
+    if Phase.explicit in settings.default.phases:  # today's batch first
+        assert first == S.symptom(variant.name).splitlines()[0]
+    else:  # --hypothesis-profile=explore: generated batches only
+        assert first.startswith("worker 1: sqlalchemy.exc.OperationalError: "), first
+
+
+@pytest.mark.parametrize("variant", S.fixes, ids=str)
+def test_every_explored_batch_stores_every_chunk(variant, tmp_path, dev_server, observe):
+    batches = Batches(variant, tmp_path, dev_server)
+    every_worker_stores_its_chunk(batches)()
+    observe(f"{batches.examples} batches, one process: every worker stored its chunk")

@@ -53,12 +53,17 @@ def run_worker(pid, start):
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 
+def import_batch(chunks):
+    """Record the batch, then import each chunk in a forked worker."""
+    db.session.add(Batch(name="nightly"))
+    db.session.flush()
+    workers = [start_worker(n, names) for n, names in enumerate(chunks, 1)]
+    failed = sum(run_worker(pid, start) != 0 for pid, start in workers)
+    db.session.commit()
+    print(f"batch done, {failed} workers failed")
+
+
 if __name__ == "__main__":
     with app.app_context():
         db.create_all()
-        db.session.add(Batch(name="nightly"))
-        db.session.flush()
-        workers = [start_worker(n, names) for n, names in enumerate(CHUNKS, 1)]
-        failed = sum(run_worker(pid, start) != 0 for pid, start in workers)
-        db.session.commit()
-        print(f"batch done, {failed} workers failed")
+        import_batch(CHUNKS)
