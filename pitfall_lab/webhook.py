@@ -8,17 +8,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class Webhook:
     def __init__(self, hold_call: int | None = None, hold_for: float = 30):
-        self.calls: list[str] = []
-        self.held = threading.Event()  # set when the call to hold has arrived
-        self.release = threading.Event()
+        self.arm(hold_call)
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 hook.calls.append(self.path)
-                if len(hook.calls) == hold_call:
-                    hook.held.set()
-                    hook.release.wait(hold_for)
+                held, release = hook.held, hook.release  # this arming's, even if re-armed
+                if len(hook.calls) == hook.hold_call:
+                    held.set()
+                    release.wait(hold_for)
                 self.send_response(204)
                 self.end_headers()
 
@@ -32,6 +31,15 @@ class Webhook:
         self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
                                         daemon=True)
         self._thread.start()
+
+    def arm(self, hold_call: int | None) -> None:
+        """Count calls from zero again and hold the ``hold_call``-th one (None: hold none)."""
+        if getattr(self, "release", None):
+            self.release.set()  # a call still held from the last arming goes free
+        self.calls: list[str] = []
+        self.hold_call = hold_call
+        self.held = threading.Event()  # set when the call to hold has arrived
+        self.release = threading.Event()
 
     def close(self):
         self.release.set()

@@ -1,9 +1,13 @@
 """S14: the rq work horse is killed in the middle of a job. The job is not lost (rq moves it to
 the failed registry); whether running it again is safe depends on the job."""
+import itertools
 import os
+import re
 import signal
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from pitfall_lab import procs, rqjobs, scenario, sql
 from pitfall_lab.webhook import Webhook
@@ -68,3 +72,79 @@ def test_retried_job_stores_each_row_once(variant, tmp_path, redis_url, database
         "in FailedJobRegistry: True\n"
         "after the retry: finished: imported 5 subscribers\n"
         "stored: 5 rows, 5 distinct")
+
+
+# Exploration: where the work horse is killed (held in its k-th notification of n), run by ONE
+# long-lived `rq worker` per test: each example is a job it forks a work horse for, a kill, a
+# requeue from FailedJobRegistry and the retry.
+class KilledJobs:
+    def __init__(self, variant, tmp_path, redis_url, webhook, dev_server):
+        self.redis_url, self.webhook = redis_url, webhook
+        self.database_url = f"sqlite:///{tmp_path / 'app.db'}"
+        env = {"DATABASE_URL": self.database_url, "REDIS_URL": redis_url,
+               "WEBHOOK_URL": webhook.url}
+        self.worker = dev_server(["rq", "worker", "--url", redis_url],
+                                 cwd=variant.copy_to(tmp_path), env=env)
+        self.worker.wait_for_log(r"Listening on")
+        self.batch = itertools.count()
+        self.examples = 0
+
+    def kill_then_retry(self, n, k) -> list[str]:
+        """Import n subscribers, kill the horse in its k-th notification, requeue, retry;
+        the emails stored for this job."""
+        from redis import Redis
+        from rq import Queue
+        from rq.registry import FailedJobRegistry
+
+        self.examples += 1
+        emails = [f"b{next(self.batch)}-{i}@example.com" for i in range(n)]
+        self.webhook.arm(k)
+        job_id = rqjobs.enqueue(self.redis_url, "jobs.import_subscribers", emails)
+        assert self.webhook.held.wait(30), self.worker.log
+        (horse,) = self.worker.children()
+        os.kill(horse, signal.SIGKILL)
+        rqjobs.wait(self.redis_url, [job_id])
+        self.webhook.arm(None)
+        with Redis.from_url(self.redis_url) as redis:
+            FailedJobRegistry(queue=Queue(connection=redis)).requeue(job_id)
+        rqjobs.wait(self.redis_url, [job_id])
+        assert rqjobs.outcomes(self.redis_url, [job_id]) == [
+            f"finished: imported {n} subscribers"]
+        stored = sql.scalars(self.database_url, "SELECT email FROM subscriber")
+        return sorted(e for e in stored if e in emails)
+
+
+# A kill costs two work horses (0.7 s): the default profile tries today's case and three more;
+# --hypothesis-profile=explore keeps its 200.
+FEW = settings(max_examples=3) if settings.default.max_examples < 200 else settings()
+
+
+def each_row_once(jobs):
+    """The fix's promise as a property: wherever the horse dies, the retried job leaves each
+    subscriber stored once."""
+    @FEW
+    @given(st.integers(1, 20).flatmap(lambda n: st.tuples(st.just(n), st.integers(1, n))))
+    @example((5, 3))  # today's: five subscribers, killed in the third notification
+    def stored_once(n_and_k):
+        n, k = n_and_k
+        stored = jobs.kill_then_retry(n, k)
+        assert len(stored) == len(set(stored)), \
+            f"killed in notification {k} of {n}: {len(stored)} rows, {len(set(stored))} distinct"
+    return stored_once
+
+
+@pytest.mark.parametrize("variant", S.repros, ids=str)
+def test_explored_kill_points_store_rows_twice(variant, tmp_path, redis_url, webhook, dev_server,
+                                               observe):
+    with pytest.raises(AssertionError) as failure:
+        each_row_once(KilledJobs(variant, tmp_path, redis_url, webhook, dev_server))()
+    first = observe(str(failure.value).splitlines()[0])
+    assert re.fullmatch(r"killed in notification (\d) of (\d): (\d+) rows, \2 distinct", first)
+
+
+@pytest.mark.parametrize("variant", S.fixes, ids=str)
+def test_every_explored_kill_point_stores_each_row_once(variant, tmp_path, redis_url, webhook,
+                                                        dev_server, observe):
+    jobs = KilledJobs(variant, tmp_path, redis_url, webhook, dev_server)
+    each_row_once(jobs)()
+    observe(f"{jobs.examples} kills, one worker: every retried job stored each row once")
