@@ -97,7 +97,7 @@ def test_show_prints_the_symptom_and_each_fix_as_a_diff():
     assert "+++ fixes/circular_import/database.py" in result.stdout
 
 
-@pytest.mark.parametrize("sid", ["no_such_table", "memory_sqlite_threads"])
+@pytest.mark.parametrize("sid", ["no_such_table", "memory_sqlite_threads"], ids=["S06", "S17"])
 def test_show_lists_every_cause_of_the_same_error(sid):
     out = pitfall_lab("show", sid).stdout
     family = [s for s in SCENARIOS if s.family == "no such table"]

@@ -30,7 +30,7 @@ def run_inner_suite(variant, pytester):
 
 
 @pytest.mark.parametrize("variant", S.repros, ids=str)
-def test_inner_suite_fails_like_the_seed(variant, pytester, observe):
+def test_inner_suite_fails_like_the_write_up(variant, pytester, observe):
     result, outcomes = run_inner_suite(variant, pytester)
     assert observe(outcomes) == S.symptom("inner suite", variant=variant)
     failed = outcomes.count(": failure: ")
