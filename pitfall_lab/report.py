@@ -25,8 +25,10 @@ def cell(s: scenario.Scenario, variant: scenario.Variant, rows: list[dict]) -> s
         return "not run"
     seconds = sum(r["duration"] for r in rows)  # every phase: setup starts the servers
     if any(r["outcome"] == "skipped" for r in rows) and not any(r["when"] == "call" for r in rows):
-        skipped = next(r for r in rows if r["outcome"] == "skipped")
-        return f"skipped: {skipped.get('skip') or ''}".strip()
+        reason = next(r for r in rows if r["outcome"] == "skipped").get("skip") or ""
+        reason = re.sub(r"^Skipped: ", "", reason)
+        declared = re.match(r"declared in scenarios/\w+\.toml: (.*)", reason)
+        return f"skipped as declared: {declared[1]}" if declared else f"skipped: {reason}".strip()
     ok = all(r["outcome"] in ("passed", "skipped") for r in rows)
     verdict = VERDICT[variant.kind, ok]
     unaffected = {scenario.expand(sym.text) for sym in s.symptoms if not sym.affected}

@@ -44,6 +44,14 @@ def test_cells_say_what_each_variant_did(tmp_path):
     assert "| fix-explicit_session | not run |" in text
 
 
+def test_a_declared_skip_shows_its_reason(tmp_path):
+    skipped = {**row("test_each_app_reads_its_own_rows[fix-base_per_instance]", "skipped", None),
+               "when": "setup", "skip": "Skipped: declared in scenarios/shared_base.toml: why"}
+    result, text = report(tmp_path, record(tmp_path, "old", [skipped]))
+    assert result.returncode == 0, result.stderr
+    assert "| fix-base_per_instance | skipped as declared: why |" in text
+
+
 def test_a_repro_that_stopped_reproducing_fails_the_gate(tmp_path):
     bad = record(tmp_path, "bad", [
         row("test_a_query_uses_db_b_session[repro]", "failed", "GET /a -> 200 ['a0']"),
