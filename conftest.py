@@ -5,20 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import Phase, settings
 
 from pitfall_lab import dburi, procs, runrecord, scenario, servers, wsgi_servers
 
 pytest_plugins = ["pytester"]
 
-# Hypothesis explores inside one long-lived process per test. The default profile is
-# derandomized, so every run tries the same examples; `--hypothesis-profile=explore` tries at
-# least 200 new ones per test, without the fixed @examples, which the default run covers.
-settings.register_profile("default", derandomize=True, max_examples=15, deadline=None,
-                          database=None, print_blob=False)
-settings.register_profile("explore", max_examples=200, deadline=None, database=None,
-                          phases=[Phase.generate, Phase.shrink])
-settings.load_profile("default")
+
+def hypothesis_profiles() -> None:
+    """Hypothesis explores inside one long-lived process per test. The default profile is
+    derandomized, so every run tries the same examples; `--hypothesis-profile=explore` tries
+    at least 200 new ones per test, without the fixed @examples, which the default run covers.
+    Registered only where hypothesis is used (the ``hypothesis`` fixture): importing it costs
+    0.6 s per process, and the CLI's tests start a child pytest per scenario. (The lab runs
+    without hypothesis's pytest plugin, for the same reason; this file takes its option.)"""
+    from hypothesis import Phase, settings
+
+    settings.register_profile("default", derandomize=True, max_examples=15, deadline=None,
+                              database=None, print_blob=False)
+    settings.register_profile("explore", max_examples=200, deadline=None, database=None,
+                              phases=[Phase.generate, Phase.shrink])
 
 
 def pytest_addoption(parser):
@@ -28,6 +33,9 @@ def pytest_addoption(parser):
     group.addoption("--lab-variant", metavar="NAME", action="append", default=[],
                     help="run only the tests of this variant (repro-<name>, fix-<name>) or side "
                          "(repro, fix); repeatable")
+    group.addoption("--hypothesis-profile", choices=("default", "explore"), default="default",
+                    help="the hypothesis profile the exploring tests run under: default "
+                         "(derandomized) or explore (200 new examples per test)")
     group.addoption("--dburi", metavar="URL",
                     help="use this PostgreSQL server (a SQLAlchemy URL of a role that may "
                          "create databases) instead of starting one")
@@ -85,6 +93,17 @@ def observe(record_property):
         record_property("observed", text)
         return text
     return _observe
+
+
+@pytest.fixture
+def hypothesis(request):
+    """The hypothesis package, its profiles loaded: a test that explores builds its property
+    inside the test, with this fixture, so that only such tests import it."""
+    import hypothesis
+
+    hypothesis_profiles()
+    hypothesis.settings.load_profile(request.config.getoption("--hypothesis-profile"))
+    return hypothesis
 
 
 @pytest.fixture

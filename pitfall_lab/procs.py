@@ -17,6 +17,12 @@ BIN = Path(sys.executable).parent
 _EXC_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit|Warning)|Error): .*")
 
 
+# How the tests run a user's own suite (an inner pytest): no cache, and without hypothesis's
+# plugin, which imports all of hypothesis (0.6 s) at the end of every session that has it
+# (the lab's own pytest.ini options, which say the same, do not reach an inner suite).
+USER_SUITE_FLAGS = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+
+
 def exception_lines(text: str) -> list[str]:
     """The lines of a traceback text that name an exception and its message."""
     return [line for line in text.splitlines() if _EXC_LINE.match(line)]

@@ -24,7 +24,7 @@ def one_line(sql: str) -> str:
 
 def run_inner_suite(variant, tmp_path, pg_database) -> str:
     """Run the variant's own pytest suite; return how it ended, or what it is stuck on."""
-    suite = procs.LiveProcess([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+    suite = procs.LiveProcess([sys.executable, "-m", "pytest", "-q", *procs.USER_SUITE_FLAGS],
                               cwd=variant.copy_to(tmp_path), env={"DATABASE_URL": pg_database})
     try:
         deadline = time.monotonic() + BOUND

@@ -4,8 +4,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from hypothesis import Phase, example, given, settings
-from hypothesis import strategies as st
 
 from pitfall_lab import procs, scenario
 
@@ -44,7 +42,6 @@ def test_every_worker_stores_its_chunk(variant, tmp_path, observe):
 # batch starts, fed to ONE long-lived process per test (tests/probes/fork_imports.py) that runs
 # the variant's own import_batch() once per example and forks its workers each time.
 PROBE = Path(__file__).parent / "probes" / "fork_imports.py"
-NAMES = st.lists(st.sampled_from(["ada", "grace", "linus", "guido", "barbara"]), max_size=3)
 TODAY = [["ada", "grace"], ["linus", "guido"]]
 
 
@@ -68,7 +65,12 @@ class Batches:
 def every_worker_stores_its_chunk(batches):
     """The fix's promise as a property: each worker imports its chunk, the batch is recorded
     once, and the database is intact, whatever the parent held when the batch began."""
-    @given(chunks=st.lists(NAMES, min_size=1, max_size=4), pool=st.sampled_from(["idle", "none"]))
+    from hypothesis import example, given
+    from hypothesis import strategies as st
+
+    names = st.lists(st.sampled_from(["ada", "grace", "linus", "guido", "barbara"]), max_size=3)
+
+    @given(chunks=st.lists(names, min_size=1, max_size=4), pool=st.sampled_from(["idle", "none"]))
     @example(chunks=TODAY, pool="idle")  # today's script: create_all() left a pooled connection
     def each_chunk_is_stored(chunks, pool):
         printed, stored = batches.run(chunks, pool)
@@ -82,18 +84,20 @@ def every_worker_stores_its_chunk(batches):
 
 
 @pytest.mark.parametrize("variant", S.repros, ids=str)
-def test_explored_batches_lose_or_resurrect_data(variant, tmp_path, dev_server, observe):
+def test_explored_batches_lose_or_resurrect_data(variant, tmp_path, dev_server, hypothesis,
+                                                 observe):
     with pytest.raises(AssertionError) as failure:
         every_worker_stores_its_chunk(Batches(variant, tmp_path, dev_server))()
     first = observe(str(failure.value).splitlines()[0])
-    if Phase.explicit in settings.default.phases:  # today's batch first
+    if hypothesis.Phase.explicit in hypothesis.settings.default.phases:  # today's batch first
         assert first == S.symptom(variant.name).splitlines()[0]
     else:  # --hypothesis-profile=explore: generated batches only
         assert first.startswith("worker 1: sqlalchemy.exc.OperationalError: "), first
 
 
 @pytest.mark.parametrize("variant", S.fixes, ids=str)
-def test_every_explored_batch_stores_every_chunk(variant, tmp_path, dev_server, observe):
+def test_every_explored_batch_stores_every_chunk(variant, tmp_path, dev_server, hypothesis,
+                                                 observe):
     batches = Batches(variant, tmp_path, dev_server)
     every_worker_stores_its_chunk(batches)()
     observe(f"{batches.examples} batches, one process: every worker stored its chunk")

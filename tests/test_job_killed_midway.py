@@ -6,8 +6,6 @@ import re
 import signal
 
 import pytest
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
 
 from pitfall_lab import procs, rqjobs, scenario, sql
 from pitfall_lab.webhook import Webhook
@@ -114,15 +112,14 @@ class KilledJobs:
         return sorted(e for e in stored if e in emails)
 
 
-# A kill costs two work horses (0.7 s): the default profile tries today's case and three more;
-# --hypothesis-profile=explore keeps its 200.
-FEW = settings(max_examples=3) if settings.default.max_examples < 200 else settings()
-
-
 def each_row_once(jobs):
     """The fix's promise as a property: wherever the horse dies, the retried job leaves each
-    subscriber stored once."""
-    @FEW
+    subscriber stored once. A kill costs two work horses (0.7 s): the default profile tries
+    today's case and two more; --hypothesis-profile=explore keeps its 200."""
+    from hypothesis import example, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=2) if settings.default.max_examples < 200 else settings()
     @given(st.integers(1, 20).flatmap(lambda n: st.tuples(st.just(n), st.integers(1, n))))
     @example((5, 3))  # today's: five subscribers, killed in the third notification
     def stored_once(n_and_k):
@@ -135,7 +132,7 @@ def each_row_once(jobs):
 
 @pytest.mark.parametrize("variant", S.repros, ids=str)
 def test_explored_kill_points_store_rows_twice(variant, tmp_path, redis_url, webhook, dev_server,
-                                               observe):
+                                               hypothesis, observe):
     with pytest.raises(AssertionError) as failure:
         each_row_once(KilledJobs(variant, tmp_path, redis_url, webhook, dev_server))()
     first = observe(str(failure.value).splitlines()[0])
@@ -144,7 +141,7 @@ def test_explored_kill_points_store_rows_twice(variant, tmp_path, redis_url, web
 
 @pytest.mark.parametrize("variant", S.fixes, ids=str)
 def test_every_explored_kill_point_stores_each_row_once(variant, tmp_path, redis_url, webhook,
-                                                        dev_server, observe):
+                                                        dev_server, hypothesis, observe):
     jobs = KilledJobs(variant, tmp_path, redis_url, webhook, dev_server)
     each_row_once(jobs)()
     observe(f"{jobs.examples} kills, one worker: every retried job stored each row once")

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from pitfall_lab import scenario
+from pitfall_lab import procs, scenario
 
 S = scenario.load("no_such_table")
 
@@ -16,7 +16,7 @@ def run_inner_suite(variant, pytester):
     for path in variant.path.iterdir():
         if path.suffix == ".py":
             shutil.copy(path, pytester.path)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--junitxml=inner.xml",
+    result = pytester.runpytest_subprocess(*procs.USER_SUITE_FLAGS, "--junitxml=inner.xml",
                                            timeout=60)
     outcomes = []
     for case in ET.parse(pytester.path / "inner.xml").getroot().iter("testcase"):

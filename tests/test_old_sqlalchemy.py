@@ -20,7 +20,7 @@ def test_doctor_says_could_not_check(tmp_path):
 @pytest.mark.parametrize("flag", ["--pitfall-lab", "--pitfall-lab-guard"])
 def test_the_gate_and_the_guard_flag_are_a_usage_error(pytester, flag):
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", flag)
+    result = pytester.runpytest_subprocess(*procs.USER_SUITE_FLAGS, flag)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert [line for line in result.errlines if line] == [
         f"ERROR: pitfall-lab: {observe.unsupported()}"]

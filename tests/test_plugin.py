@@ -3,7 +3,7 @@ subprocess, as a user's CI runs it): real rq enqueues against a real Redis, a re
 a real import-time write."""
 import pytest
 
-from pitfall_lab import observe
+from pitfall_lab import observe, procs
 
 # The gate and the guard observe SQLAlchemy 1.4's events: on older versions they refuse in one
 # line (tests/test_old_sqlalchemy.py), and these tests do not run.
@@ -68,7 +68,7 @@ def user_suite(redis_url, pytester, monkeypatch):  # Redis first: pytester forge
 
 
 def test_the_gate_fails_on_each_pitfall_and_passes_the_rest(user_suite):
-    result = user_suite.runpytest_subprocess("-p", "no:cacheprovider", "-ra", "--pitfall-lab")
+    result = user_suite.runpytest_subprocess(*procs.USER_SUITE_FLAGS, "-ra", "--pitfall-lab")
     result.assert_outcomes(failed=1, passed=2, errors=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     out = result.stdout.str()
@@ -85,7 +85,7 @@ def test_the_gate_fails_on_each_pitfall_and_passes_the_rest(user_suite):
 
 
 def test_without_the_flag_the_suite_runs_as_it_always_did(user_suite):
-    result = user_suite.runpytest_subprocess("-p", "no:cacheprovider")
+    result = user_suite.runpytest_subprocess(*procs.USER_SUITE_FLAGS)
     result.assert_outcomes(passed=3)
 
 
@@ -122,4 +122,4 @@ def test_a_second_thread_uses_the_session_in_a_transaction():
                                            ([], {"failed": 1})], ids=["guard", "off"])
 def test_the_guard_flag_turns_the_guard_on_and_off_means_off(pytester, flag, outcome):
     pytester.makepyfile(test_threads=THREADS_SUITE)
-    pytester.runpytest_subprocess("-p", "no:cacheprovider", *flag).assert_outcomes(**outcome)
+    pytester.runpytest_subprocess(*procs.USER_SUITE_FLAGS, *flag).assert_outcomes(**outcome)

@@ -3,8 +3,6 @@ for every job after it. One real worker process per test runs every job of the t
 import itertools
 
 import pytest
-from hypothesis import example, given
-from hypothesis import strategies as st
 
 from pitfall_lab import rqjobs, scenario, sql
 
@@ -89,6 +87,9 @@ def test_every_good_job_is_stored_and_no_failure_leaks(variant, jobs, database_u
 def every_job_sequence(runner, duplicate):
     """The fix's promise as a property, over sequences of good and duplicate jobs fed to the
     same running worker, example after example: each job's outcome is its own."""
+    from hypothesis import example, given
+    from hypothesis import strategies as st
+
     @given(st.lists(st.booleans(), min_size=1, max_size=8))
     @example([True, False, True, True])  # today's table: a failure, then good jobs
     @example(GOOD)
@@ -105,7 +106,8 @@ def every_job_sequence(runner, duplicate):
 
 
 @pytest.mark.parametrize("variant", S.repros, ids=str)
-def test_explored_sequences_find_the_poisoned_session(variant, jobs, tmp_path, observe):
+def test_explored_sequences_find_the_poisoned_session(variant, jobs, tmp_path, hypothesis,
+                                                      observe):
     database_url = f"sqlite:///{tmp_path / 'app.db'}"
     explore = every_job_sequence(jobs(variant, database_url), S.symptom("duplicate email, sqlite"))
     with pytest.raises(AssertionError) as failure:
@@ -115,7 +117,7 @@ def test_explored_sequences_find_the_poisoned_session(variant, jobs, tmp_path, o
 
 
 @pytest.mark.parametrize("variant", S.fixes, ids=str)
-def test_no_explored_sequence_leaks_a_failure(variant, jobs, tmp_path, observe):
+def test_no_explored_sequence_leaks_a_failure(variant, jobs, tmp_path, hypothesis, observe):
     database_url = f"sqlite:///{tmp_path / 'app.db'}"
     runner = jobs(variant, database_url)
     every_job_sequence(runner, S.symptom("duplicate email, sqlite"))()

@@ -6,8 +6,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import Phase, example, given, settings
-from hypothesis import strategies as st
 
 from pitfall_lab import procs, scenario
 
@@ -47,8 +45,6 @@ def test_a_session_per_request_serves_both(variant, interleaving, expected, tmp_
 # fed to ONE long-lived probe process per test (`two_threads.py --serve`), example after example.
 GET_ADA, GET_GRACE = ["get", "/users/1", None], ["get", "/users/2", None]
 POST_LINUS, POST_GUIDO = ["post", "/users", {"name": "linus"}], ["post", "/users", {"name": "guido"}]
-REQUESTS = st.sampled_from([GET_ADA, GET_GRACE, POST_LINUS, POST_GUIDO])
-STOPS = st.sampled_from([None, "checkout", "before_flush"])
 ALONE = {"/users/1": "200 {'name': 'ada'}", "/users/2": "200 {'name': 'grace'}"}
 
 
@@ -70,7 +66,13 @@ class Interleavings:
 def as_if_alone(probe):
     """The fix's promise as a property: whatever the interleaving, each request answers as it
     would alone, and the database holds exactly the users that were posted."""
-    @given(a=REQUESTS, b=REQUESTS, stop_a=STOPS, stop_b=STOPS, first=st.sampled_from("AB"))
+    from hypothesis import example, given
+    from hypothesis import strategies as st
+
+    requests = st.sampled_from([GET_ADA, GET_GRACE, POST_LINUS, POST_GUIDO])
+    stops = st.sampled_from([None, "checkout", "before_flush"])
+
+    @given(a=requests, b=requests, stop_a=stops, stop_b=stops, first=st.sampled_from("AB"))
     @example(a=GET_ADA, b=GET_GRACE, stop_a="checkout", stop_b=None, first="B")  # today's
     @example(a=POST_LINUS, b=POST_GUIDO, stop_a="before_flush", stop_b=None, first="B")
     def each_request_answers_as_if_alone(a, b, stop_a, stop_b, first):
@@ -87,18 +89,19 @@ def as_if_alone(probe):
 
 @pytest.mark.parametrize("variant", S.repros, ids=str)
 def test_explored_interleavings_break_the_shared_session(variant, tmp_path, dev_server,
-                                                          observe):
+                                                          hypothesis, observe):
     with pytest.raises(AssertionError) as failure:
         as_if_alone(Interleavings(variant, tmp_path, dev_server))()
     first = observe(str(failure.value).splitlines()[0])
-    if Phase.explicit in settings.default.phases:  # today's interleavings first, in order
+    if hypothesis.Phase.explicit in hypothesis.settings.default.phases:  # today's cases first
         assert first == S.symptom("first failure explored")
     else:  # --hypothesis-profile=explore: generated interleavings only
         assert re.match(r"[AB]: sqlalchemy\.(exc|orm\.exc)\.\w+: ", first), first
 
 
 @pytest.mark.parametrize("variant", S.fixes, ids=str)
-def test_every_explored_interleaving_answers_as_if_alone(variant, tmp_path, dev_server, observe):
+def test_every_explored_interleaving_answers_as_if_alone(variant, tmp_path, dev_server,
+                                                         hypothesis, observe):
     probe = Interleavings(variant, tmp_path, dev_server)
     as_if_alone(probe)()
     observe(f"{probe.examples} interleavings, one process: each request answered as if alone")
