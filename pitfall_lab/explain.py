@@ -266,6 +266,17 @@ def explain(text: str, scenarios: dict[str, scenario.Scenario] | None = None,
 FORMAT = 1  # of the --json output
 
 
+def families(text: str) -> list[dict]:
+    """The errors the text names that several scenarios end in ('no such table'), each with
+    its scenarios: where nothing matches, the honest answer is the list of causes."""
+    scenarios, _ = _catalogue()
+    lowered = text.lower()
+    names = sorted({s.family for s in scenarios.values() if s.family and s.family in lowered})
+    return [{"error": name, "scenarios": [
+        {"code": s.code, "scenario": s.id, "cause": s.cause, "tell": s.tell}
+        for s in scenarios.values() if s.family == name]} for name in names]
+
+
 def as_json(matches: list[Match], text: str) -> dict:
     """The ranked list as data: ``pitfall-lab explain --json`` prints exactly this."""
     out, rank = [], 0
@@ -285,12 +296,23 @@ def as_json(matches: list[Match], text: str) -> dict:
         })
     return {"format": FORMAT, "input_lines": len(text.splitlines()),
             "cues": [name for name, pattern in CUES.items() if pattern.search(text)],
-            "matches": out}
+            "matches": out, "families": [] if out else families(text)}
 
 
 def as_text(matches: list[Match], text: str) -> str:
     """The readable report; says plainly when nothing matched and when the top is a tie."""
     data = as_json(matches, text)
+    if not matches and data["families"]:
+        lines = []
+        for family in data["families"]:
+            lines.append(f"'{family['error']}' has {len(family['scenarios'])} causes in the lab, "
+                         "and this text alone does not say which (no guess). Each, and how to "
+                         "tell it:")
+            for s in family["scenarios"]:
+                lines += [f"  {s['code']} {s['scenario']}: {s['cause']}",
+                          f"      check  {s['tell']}",
+                          f"      read   pitfall-lab show {s['scenario']}"]
+        return "\n".join(lines) + "\n"
     if not matches:
         return ("No match: this error is not one the catalogue's symptoms explain "
                 f"({data['input_lines']} line(s) read). pitfall-lab list shows the pitfalls "

@@ -121,6 +121,19 @@ def test_json_is_alone_on_stdout_and_ranks_with_evidence():
     assert data["matches"][0]["confirm"] == "pitfall-lab doctor PROJECT (check S05-shared-base)"
 
 
+def test_a_bare_error_with_several_causes_lists_them_and_guesses_none():
+    text = "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) no such table: user\n"
+    result = pitfall_lab("explain", "-", input=text)
+    assert result.returncode == 1
+    family = [s for s in SCENARIOS.values() if s.family == "no such table"]
+    assert result.stdout.startswith(f"'no such table' has {len(family)} causes in the lab")
+    for s in family:
+        assert f"  {s.code} {s.id}: {s.cause}\n" in result.stdout
+    data = json.loads(pitfall_lab("explain", "--json", "-", input=text).stdout)
+    assert data["matches"] == []
+    assert [f["scenario"] for f in data["families"][0]["scenarios"]] == [s.id for s in family]
+
+
 def test_no_match_is_said_plainly_with_exit_1():
     result = pitfall_lab("explain", str(CASES / "outside" / "07_zero_division.txt"))
     assert result.returncode == 1
