@@ -107,6 +107,13 @@ def hypothesis(request):
 
 
 @pytest.fixture
+def exploring(request) -> bool:
+    """Whether this run explores (--hypothesis-profile=explore: generated examples only) or
+    replays the derandomized default, today's @examples first."""
+    return request.config.getoption("--hypothesis-profile") == "explore"
+
+
+@pytest.fixture
 def dev_server():
     """Start a long-running app process; every one is stopped, with its children, at teardown."""
     started: list[procs.LiveProcess] = []

@@ -70,11 +70,10 @@ def show(scenario_id):
     click.echo(_fill(" ".join(s.root_cause.split())))
     if s.family:
         click.secho(f"\nEvery cause of '{s.family}' in the lab", bold=True)
-        for other in scenario.load_all().values():
-            if other.family == s.family:
-                mark = "*" if other.id == s.id else "-"
-                click.echo(_fill(f"{other.code} {other.id}: {other.cause}",
-                                 initial_indent=f"{mark} ", subsequent_indent="  "))
+        for other in scenario.family(scenario.load_all(), s.family):
+            mark = "*" if other.id == s.id else "-"
+            click.echo(_fill(f"{other.code} {other.id}: {other.cause}",
+                             initial_indent=f"{mark} ", subsequent_indent="  "))
         click.echo("  (* this scenario; `pitfall-lab show <id>` for another)")
     for label, items in (("Catches", s.catches), ("Sources", s.sources),
                          ("References", s.references)):

@@ -14,7 +14,7 @@ def check(url: str) -> str | None:
         parsed = make_url(url)
     except sa.exc.ArgumentError:
         return f"--dburi {url!r}: not a SQLAlchemy URL (dialect+driver://user:password@host/db)"
-    shown = sql.show_url(url)
+    shown = sql.show_url(parsed)
     if parsed.get_backend_name() != "postgresql":
         return (f"--dburi {shown}: the lab's --dburi takes a PostgreSQL server "
                 "(postgresql+psycopg2://user@host/db)")

@@ -274,7 +274,7 @@ def families(text: str) -> list[dict]:
     names = sorted({s.family for s in scenarios.values() if s.family and s.family in lowered})
     return [{"error": name, "scenarios": [
         {"code": s.code, "scenario": s.id, "cause": s.cause, "tell": s.tell}
-        for s in scenarios.values() if s.family == name]} for name in names]
+        for s in scenario.family(scenarios, name)]} for name in names]
 
 
 def as_json(matches: list[Match], text: str) -> dict:

@@ -342,6 +342,11 @@ def load_all() -> dict[str, Scenario]:
     return {s.id: s for s in sorted(scenarios, key=lambda s: s.code)}
 
 
+def family(scenarios: dict[str, Scenario], name: str) -> list[Scenario]:
+    """The scenarios that end in the error ``name`` (their ``family``), in catalogue order."""
+    return [s for s in scenarios.values() if name and s.family == name]
+
+
 def load(sid: str) -> Scenario:
     path = SCENARIO_DIR / f"{sid}.toml"
     if not ID_NAME.match(sid) or not path.is_file():

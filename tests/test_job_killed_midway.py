@@ -112,14 +112,14 @@ class KilledJobs:
         return sorted(e for e in stored if e in emails)
 
 
-def each_row_once(jobs):
+def each_row_once(jobs, exploring):
     """The fix's promise as a property: wherever the horse dies, the retried job leaves each
     subscriber stored once. A kill costs two work horses (0.7 s): the default profile tries
     today's case and two more; --hypothesis-profile=explore keeps its 200."""
     from hypothesis import example, given, settings
     from hypothesis import strategies as st
 
-    @settings(max_examples=2) if settings.default.max_examples < 200 else settings()
+    @settings() if exploring else settings(max_examples=2)
     @given(st.integers(1, 20).flatmap(lambda n: st.tuples(st.just(n), st.integers(1, n))))
     @example((5, 3))  # today's: five subscribers, killed in the third notification
     def stored_once(n_and_k):
@@ -132,16 +132,17 @@ def each_row_once(jobs):
 
 @pytest.mark.parametrize("variant", S.repros, ids=str)
 def test_explored_kill_points_store_rows_twice(variant, tmp_path, redis_url, webhook, dev_server,
-                                               hypothesis, observe):
+                                               hypothesis, exploring, observe):
     with pytest.raises(AssertionError) as failure:
-        each_row_once(KilledJobs(variant, tmp_path, redis_url, webhook, dev_server))()
+        each_row_once(KilledJobs(variant, tmp_path, redis_url, webhook, dev_server), exploring)()
     first = observe(str(failure.value).splitlines()[0])
     assert re.fullmatch(r"killed in notification (\d) of (\d): (\d+) rows, \2 distinct", first)
 
 
 @pytest.mark.parametrize("variant", S.fixes, ids=str)
 def test_every_explored_kill_point_stores_each_row_once(variant, tmp_path, redis_url, webhook,
-                                                        dev_server, hypothesis, observe):
+                                                        dev_server, hypothesis, exploring,
+                                                        observe):
     jobs = KilledJobs(variant, tmp_path, redis_url, webhook, dev_server)
-    each_row_once(jobs)()
+    each_row_once(jobs, exploring)()
     observe(f"{jobs.examples} kills, one worker: every retried job stored each row once")

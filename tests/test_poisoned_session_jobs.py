@@ -50,7 +50,7 @@ class Jobs:
 
 
 @pytest.fixture
-def jobs(request, tmp_path, redis_url, dev_server):
+def jobs(tmp_path, redis_url, dev_server):
     def start(variant, database_url):
         return Jobs(variant, tmp_path, redis_url, database_url, dev_server)
     return start

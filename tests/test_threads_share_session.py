@@ -89,14 +89,14 @@ def as_if_alone(probe):
 
 @pytest.mark.parametrize("variant", S.repros, ids=str)
 def test_explored_interleavings_break_the_shared_session(variant, tmp_path, dev_server,
-                                                          hypothesis, observe):
+                                                          hypothesis, exploring, observe):
     with pytest.raises(AssertionError) as failure:
         as_if_alone(Interleavings(variant, tmp_path, dev_server))()
     first = observe(str(failure.value).splitlines()[0])
-    if hypothesis.Phase.explicit in hypothesis.settings.default.phases:  # today's cases first
-        assert first == S.symptom("first failure explored")
-    else:  # --hypothesis-profile=explore: generated interleavings only
+    if exploring:  # generated interleavings only
         assert re.match(r"[AB]: sqlalchemy\.(exc|orm\.exc)\.\w+: ", first), first
+    else:  # today's cases first
+        assert first == S.symptom("first failure explored")
 
 
 @pytest.mark.parametrize("variant", S.fixes, ids=str)
