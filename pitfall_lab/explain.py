@@ -266,13 +266,22 @@ def explain(text: str, scenarios: dict[str, scenario.Scenario] | None = None,
 FORMAT = 1  # of the --json output
 
 
+# For an error several scenarios end in: the plain cause, which is no pitfall and which most
+# people who meet the error have, to rule out before the lab's.
+FIRST_CHECK = {
+    "no such table": "the tables were never created in the database this code opens: "
+                     "db.create_all() or the migrations not run against that same URL, or a "
+                     "config that points this process at another file (print engine.url)",
+}
+
+
 def families(text: str) -> list[dict]:
     """The errors the text names that several scenarios end in ('no such table'), each with
     its scenarios: where nothing matches, the honest answer is the list of causes."""
     scenarios, _ = _catalogue()
     lowered = text.lower()
     names = sorted({s.family for s in scenarios.values() if s.family and s.family in lowered})
-    return [{"error": name, "scenarios": [
+    return [{"error": name, "first_check": FIRST_CHECK.get(name, ""), "scenarios": [
         {"code": s.code, "scenario": s.id, "cause": s.cause, "tell": s.tell}
         for s in scenario.family(scenarios, name)]} for name in names]
 
@@ -305,6 +314,9 @@ def as_text(matches: list[Match], text: str) -> str:
     if not matches and data["families"]:
         lines = []
         for family in data["families"]:
+            if family["first_check"]:
+                lines.append(f"'{family['error']}': first rule out the plain cause, "
+                             f"{family['first_check']}.")
             lines.append(f"'{family['error']}' has {len(family['scenarios'])} causes in the lab, "
                          "and this text alone does not say which (no guess). Each, and how to "
                          "tell it:")

@@ -126,12 +126,19 @@ def test_a_bare_error_with_several_causes_lists_them_and_guesses_none():
     result = pitfall_lab("explain", "-", input=text)
     assert result.returncode == 1
     family = [s for s in SCENARIOS.values() if s.family == "no such table"]
-    assert result.stdout.startswith(f"'no such table' has {len(family)} causes in the lab")
+    first, second = result.stdout.splitlines()[:2]
+    assert first == ("'no such table': first rule out the plain cause, "
+                     f"{explain.FIRST_CHECK['no such table']}.")
+    assert second.startswith(f"'no such table' has {len(family)} causes in the lab")
     for s in family:
         assert f"  {s.code} {s.id}: {s.cause}\n" in result.stdout
     data = json.loads(pitfall_lab("explain", "--json", "-", input=text).stdout)
     assert data["matches"] == []
     assert [f["scenario"] for f in data["families"][0]["scenarios"]] == [s.id for s in family]
+
+
+def test_every_family_has_its_first_check():
+    assert {s.family for s in SCENARIOS.values() if s.family} <= set(explain.FIRST_CHECK)
 
 
 def test_no_match_is_said_plainly_with_exit_1():
