@@ -281,7 +281,20 @@ def _skip(f: _Fields) -> Skip:
     return Skip(f.str("reason"), _when(f, required=True), _where(f))
 
 
+_loaded: dict[tuple, Scenario] = {}
+
+
 def load_file(path: Path) -> Scenario:
+    """The scenario in ``path``, validated; parsed once per process while the file is unchanged
+    (a test session loads the catalogue from many modules)."""
+    stat = path.stat()
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    if key not in _loaded:
+        _loaded[key] = _parse(path)
+    return _loaded[key]
+
+
+def _parse(path: Path) -> Scenario:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
