@@ -17,10 +17,12 @@ BIN = Path(sys.executable).parent
 _EXC_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit|Warning)|Error): .*")
 
 
-# How the tests run a user's own suite (an inner pytest): no cache, and without hypothesis's
-# plugin, which imports all of hypothesis (0.6 s) at the end of every session that has it
-# (the lab's own pytest.ini options, which say the same, do not reach an inner suite).
-USER_SUITE_FLAGS = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+# How the tests run a user's own suite (an inner pytest): no cache, and without two plugins
+# that this environment has and a user's suite would not: hypothesis's, which imports all of
+# hypothesis (0.6 s) at the end of every session, and pytest-redis's, which imports the Redis
+# client (0.2 s) at its start (the lab's own pytest options, which say the same, do not reach
+# an inner suite).
+USER_SUITE_FLAGS = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:pytest_redis")
 
 
 def exception_lines(text: str) -> list[str]:
