@@ -70,7 +70,7 @@ def _keep_own_bytecode() -> None:
     """Compile the lab's own package once and keep it next to its sources, as Python does by
     default, even where PYTHONDONTWRITEBYTECODE is set: every CLI run, child pytest and probe
     imports it. (User code never writes bytecode: procs.child_env.)"""
-    compileall.compile_dir(Path(__file__).parent / "pitfall_lab", quiet=1)
+    compileall.compile_dir(Path(__file__).parent / "pitfall_lab", quiet=2)  # read-only: no cache
 
 
 @pytest.hookimpl(hookwrapper=True)
