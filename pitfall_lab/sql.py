@@ -42,7 +42,8 @@ def table_names(url: str) -> list[str]:
 
 
 def show_url(url, *, database: str | None = None, hide_password: bool = True) -> str:
-    """``url`` (a string or a parsed URL) as text, its password hidden unless asked, optionally naming another database.
+    """``url`` (a string or a parsed URL) as text, its password hidden unless asked, optionally
+    naming another database.
     SQLAlchemy 1.3's URL is mutable and has no render_as_string; 1.4 and later are immutable."""
     import copy
 
