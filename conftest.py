@@ -44,6 +44,7 @@ def pytest_addoption(parser):
                          "create databases) instead of starting one")
 
 
+@pytest.hookimpl(trylast=True)  # after every plugin has registered its markers (-m checks them)
 def pytest_configure(config):
     _keep_own_bytecode()
     try:
@@ -62,8 +63,23 @@ def pytest_configure(config):
         problem = dburi.check(config.getoption("--dburi"))
         if problem:
             raise pytest.UsageError(problem)
+    if controller:
+        _check_selection(config)
     if controller and config.getoption("--lab-json"):
         config.pluginmanager.register(runrecord.Recorder(config.getoption("--lab-json")))
+
+
+def _check_selection(config) -> None:
+    """Read -k and -m here, as each xdist worker will read them when it collects: a malformed
+    expression, or a marker pytest does not know in -m (pytest 9), stops every worker with a
+    usage error, and pytest-xdist reports the lost workers as a 30-line INTERNALERROR. Here it is
+    pytest's own one-line usage error, before any worker starts."""
+    try:
+        from _pytest.mark import deselect_by_keyword, deselect_by_mark
+    except ImportError:  # a pytest that moved them: the workers still check
+        return
+    deselect_by_keyword([], config)
+    deselect_by_mark([], config)
 
 
 def _keep_own_bytecode() -> None:

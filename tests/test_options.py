@@ -39,6 +39,27 @@ def test_an_unknown_variant_is_an_error_with_xdist_too():
         "ERROR: --lab-variant repro-checkout: no scenario has that variant"]
 
 
+@pytest.mark.parametrize("args, line", [
+    (["-k", "shared_base and"], "ERROR: Wrong expression passed to '-k': shared_base and: "
+                                "at column 16: expected not OR left parenthesis OR identifier; "
+                                "got end of input"),
+    (["-m", "fix or (repro"], "ERROR: Wrong expression passed to '-m': fix or (repro: at column "
+                              "14: expected right parenthesis; got end of input"),
+    (["-m", "shared_bse"], "ERROR: Unknown marker(s) in '-m' expression: shared_bse. Use "
+                           "'pytest --markers' to see available markers."),
+], ids=["k-malformed", "m-malformed", "m-unknown-marker"])
+def test_a_bad_selection_is_one_line_before_the_workers_start(args, line):
+    """Not --collect-only, which runs without xdist: each worker would read the expression as
+    it collects, and xdist would report the lost workers as an INTERNALERROR traceback."""
+    if "Unknown marker" in line and int(pytest.__version__.split(".")[0]) < 9:
+        pytest.skip("pytest < 9 accepts an unknown marker in -m (it selects nothing)")
+    result = procs.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2",
+                        *args], cwd=scenario.ROOT)
+    assert result.returncode == USAGE_ERROR
+    assert [text for text in (result.stdout + result.stderr).splitlines() if text.strip()] == [
+        line]
+
+
 def test_lab_variant_keeps_the_tests_of_that_variant_alone():
     result = lab_pytest("--lab-variant", "fix-explicit_session")
     assert result.returncode == 0, result.stderr
