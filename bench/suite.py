@@ -11,7 +11,9 @@ run is their number times one such import, divided by the cores; the benchmark c
 strace (distinct processes that open flask_sqlalchemy/__init__) and prints, per run:
 
 - wall / floor: the goal is <= 1.3 for the full suite and <= 1.5 for one scenario (-k);
-- parallel efficiency, CPU / (cores x wall): the goal is >= 0.85 for the full suite.
+- parallel efficiency, CPU / (cores x wall): the goal is >= 0.85 for the full suite;
+- the harness: the same command with every test deselected (pytest's start, its xdist workers
+  and their collection), which the run pays before its first test and the floor does not count.
 """
 from __future__ import annotations
 
@@ -81,9 +83,10 @@ def reap_orphans(grace: float = 10.0) -> None:
             time.sleep(0.05)
 
 
-def pytest_run(args: list[str]) -> tuple[float, float, dict]:
+def pytest_run(args: list[str], expect: int = 0) -> tuple[float, float, dict]:
     """Run pytest with ``args`` as a user types them; its wall time, the CPU time of every
-    process it started (see adopt_orphans), and its run record. A failing run is no benchmark."""
+    process it started (see adopt_orphans), and its run record. A run that does not end with
+    ``expect`` (a failing run) is no benchmark."""
     reap_orphans(grace=0)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -92,7 +95,7 @@ def pytest_run(args: list[str]) -> tuple[float, float, dict]:
     reap_orphans()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if record["exit_status"] != 0:
+    if record["exit_status"] != expect:
         sys.exit(f"bench: pytest {' '.join(args)} failed (exit {record['exit_status']}); "
                  "its time means nothing")
     return wall, cpu, record
@@ -110,6 +113,18 @@ def interpreters(args: list[str]) -> int | None:
             strace, "-f", "-qq", "-e", "trace=openat", "-e", "signal=none", "-o", str(trace)])
         reap_orphans()
         return len({pid for pid, _ in OPENS_FLASK_SQLALCHEMY.findall(trace.read_text())})
+
+
+def harness(wall: float, count: int | None, floor: float,
+            expression: str = "lab_harness_only") -> str:
+    """`pytest -k EXPRESSION` with every test deselected (the same start and collection, no
+    test: pytest exits 5), and what the tests add to it against their floor."""
+    alone, cpu, _ = pytest_run(["-k", f"({expression}) and not ({expression})"], expect=5)
+    line = f"harness alone (the same command, no test selected): wall {alone:.1f}s, CPU {cpu:.1f}s"
+    if count:
+        added = wall - alone
+        line += f"; the tests add {added:.1f}s, {added / (count * floor / CORES):.2f}x the floor"
+    return line
 
 
 def ratios(label: str, wall: float, cpu: float, count: int | None, floor: float) -> str:
@@ -169,6 +184,7 @@ def selection(expression: str, runs: int) -> None:
         wall, cpu, _ = pytest_run(["-k", expression])
         walls.append(wall)
         print("  " + ratios(f"pytest -k {expression}", wall, cpu, count, floor))
+        print("    " + harness(wall, count, floor, expression))
     print(f"pytest -k {expression!r}, {runs} runs: min {min(walls):.2f}s, "
           f"median {statistics.median(walls):.2f}s, max {max(walls):.2f}s")
 
@@ -200,7 +216,9 @@ def main() -> int:
     wall0, cpu0, serial = pytest_run(["-n", "0"])
     print(ratios("full suite, -n 0", wall0, cpu0, count, import_floor()))
     wall, cpu, _ = pytest_run([])
-    print(ratios("full suite, as the README runs it", wall, cpu, count, import_floor()))
+    floor = import_floor()
+    print(ratios("full suite, as the README runs it", wall, cpu, count, floor))
+    print("  " + harness(wall, count, floor))
     per = defaultdict(float)
     for row in serial["tests"]:
         per[row["nodeid"].split("::")[0].rpartition("/")[2]] += row["duration"]
