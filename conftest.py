@@ -70,10 +70,14 @@ def pytest_configure(config):
 
 
 def _check_selection(config) -> None:
-    """Read -k and -m here, as each xdist worker will read them when it collects: a malformed
-    expression, or a marker pytest does not know in -m (pytest 9), stops every worker with a
-    usage error, and pytest-xdist reports the lost workers as a 30-line INTERNALERROR. Here it is
+    """Read the paths, -k and -m here, as each xdist worker will read them when it collects.
+    There a path that does not exist is lost (pytest-xdist says only "no tests ran"), and a
+    malformed expression, or a marker pytest does not know in -m (pytest 9), stops every worker
+    with a usage error that pytest-xdist reports as a 30-line INTERNALERROR. Here each is
     pytest's own one-line usage error, before any worker starts."""
+    for arg in config.args if not config.option.pyargs else ():
+        if not (config.invocation_params.dir / arg.split("::")[0]).exists():
+            raise pytest.UsageError(f"file or directory not found: {arg}")
     try:
         from _pytest.mark import deselect_by_keyword, deselect_by_mark
     except ImportError:  # a pytest that moved them: the workers still check

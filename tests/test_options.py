@@ -47,10 +47,12 @@ def test_an_unknown_variant_is_an_error_with_xdist_too():
                               "14: expected right parenthesis; got end of input"),
     (["-m", "shared_bse"], "ERROR: Unknown marker(s) in '-m' expression: shared_bse. Use "
                            "'pytest --markers' to see available markers."),
-], ids=["k-malformed", "m-malformed", "m-unknown-marker"])
+    (["tests/test_shared_bse.py"], "ERROR: file or directory not found: tests/test_shared_bse.py"),
+], ids=["k-malformed", "m-malformed", "m-unknown-marker", "path-not-found"])
 def test_a_bad_selection_is_one_line_before_the_workers_start(args, line):
-    """Not --collect-only, which runs without xdist: each worker would read the expression as
-    it collects, and xdist would report the lost workers as an INTERNALERROR traceback."""
+    """Not --collect-only, which runs without xdist: each worker would read the selection as it
+    collects, and xdist would lose a missing path ("no tests ran") or report the lost workers
+    as an INTERNALERROR traceback."""
     if "Unknown marker" in line and int(pytest.__version__.split(".")[0]) < 9:
         pytest.skip("pytest < 9 accepts an unknown marker in -m (it selects nothing)")
     result = procs.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2",
