@@ -73,7 +73,7 @@ def test_two_threads_on_one_session(variant, interleaving, tmp_path):
 @pytest.mark.parametrize("variant", PREFORK.variants, ids=str)
 def test_prefork_workers_under_load(variant, wsgi_server, tmp_path, pg_database):
     affected = variant.kind == "repro" and PREFORK.affected(
-        "logged by the server", variant=variant, server=wsgi_server)
+        "logged by the server", variant=variant, wsgi_server=wsgi_server)
     log = tmp_path / "server.log"
     wsgi_servers.under_load(wsgi_server, variant.copy_to(tmp_path),
                             {"DATABASE_URL": pg_database, **guarded()}, log, requests=40,

@@ -30,8 +30,8 @@ def describe(report, logged) -> str:
 def test_workers_share_one_connection(variant, wsgi_server, tmp_path, pg_database, observe):
     report, logged = serve_under_load(variant, wsgi_server, tmp_path, pg_database)
     observed = observe(describe(report, logged))
-    declared = S.symptom("logged by the server", variant=variant, server=wsgi_server)
-    if not S.affected("logged by the server", variant=variant, server=wsgi_server):
+    declared = S.symptom("logged by the server", variant=variant, wsgi_server=wsgi_server)
+    if not S.affected("logged by the server", variant=variant, wsgi_server=wsgi_server):
         assert observed == declared
         return
     assert sum(report.errors.values()) + report.wrong > 0
