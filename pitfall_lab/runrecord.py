@@ -20,6 +20,8 @@ from typing import Callable
 from pitfall_lab import procs, scenario
 
 FORMAT = 2  # 2: rows carry "scenario" and "variant"; 1 (unversioned) parsed node ids
+# Rows also carry "params" (each test parameter as text: variant, server...), which no reader
+# requires: records written before it still load.
 ROW_KEYS = {"nodeid", "scenario", "variant", "when", "outcome", "duration", "observed"}
 RECORD_KEYS = {"format", "version_set", "libraries", "python", "date", "wall_seconds",
                "exit_status", "tests", "collected"}
@@ -95,14 +97,18 @@ def label(item) -> scenario.Variant | None:
     """Stamp a collected test with its scenario and variant, which travel with its reports;
     return the variant."""
     variant = variant_of(item)
+    callspec = getattr(item, "callspec", None)
     item.user_properties += [("lab_scenario", scenario_of(item.nodeid)),
-                             ("lab_variant", str(variant) if variant else None)]
+                             ("lab_variant", str(variant) if variant else None),
+                             ("lab_params", {k: str(v) for k, v in callspec.params.items()}
+                              if callspec else {})]
     return variant
 
 
 def _labels(user_properties) -> dict:
     props = dict(user_properties)
-    return {"scenario": props.get("lab_scenario"), "variant": props.get("lab_variant")}
+    return {"scenario": props.get("lab_scenario"), "variant": props.get("lab_variant"),
+            "params": props.get("lab_params") or {}}
 
 
 def load(path: str | Path) -> dict:

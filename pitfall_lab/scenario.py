@@ -63,7 +63,8 @@ class Symptom:
     text: str
     when: tuple[Requirement, ...] = ()
     affected: bool = True  # False: on these versions the repro runs without the failure
-    where: tuple[tuple[str, str], ...] = ()  # test parameters it is for: (("server", "uwsgi"),)
+    # The test parameters it is for, named as the test names them: (("wsgi_server", "uwsgi"),)
+    where: tuple[tuple[str, str], ...] = ()
     needs_cue: bool = False  # alone, the text has many causes: explain wants a context cue too
     points_to: str = ""  # the text is another scenario's own symptom: explain names that one
 
@@ -176,6 +177,11 @@ class Scenario:
 
     def affected(self, case: str, **params) -> bool:
         return self.declared(case, **params).affected
+
+    def unaffected_texts(self, **params) -> set[str]:
+        """The texts of every case declared not affected (the repro runs without the failure)
+        on the installed versions, for a test with these parameters."""
+        return {expand(s.text) for s in self.symptoms if not s.affected and s.applies(**params)}
 
     def skip_reason(self, **params) -> str | None:
         """Why a test with these parameters does not run on the installed versions, if the

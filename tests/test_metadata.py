@@ -90,3 +90,18 @@ text = "200 ok"
     assert (s.symptom("run", server="gunicorn", variant=s.repros[0]),
             s.affected("run", server="gunicorn", variant="repro")) == ("200 ok", False)
     assert s.symptom("run", server="gunicorn", variant="fix") == "RuntimeError: boom"
+
+
+def test_the_texts_declared_not_affected_depend_on_the_parameters_too(lab):
+    """tools/swap_check.py reads them: a test that still passes with the code swapped, because
+    it observed one of these texts, checks behaviour the metadata says is not broken there."""
+    s = scenario.load_file(lab(GOOD + """
+[[symptoms]]
+case = "run"
+where = { server = "gunicorn", variant = "repro" }
+affected = false
+text = "200 ok"
+"""))
+    assert s.unaffected_texts(server="gunicorn", variant="repro") == {"200 ok"}
+    assert s.unaffected_texts(server="uwsgi", variant="repro") == set()
+    assert s.unaffected_texts(server="gunicorn", variant="fix") == set()
