@@ -137,7 +137,9 @@ def mariadb(datadir: Path):
         host="127.0.0.1", port=port, timeout=30,
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        with running(server, datadir):
+        # Killed, not stopped: its data is thrown away, and a SIGTERM that comes just after it
+        # opens its port is lost (mirakuru then waits 30 s before it signals again).
+        with running(server, datadir, graceful=False):
             yield f"mysql+pymysql://root@127.0.0.1:{port}/mysql"
     finally:
         shutil.rmtree(datadir, ignore_errors=True)
