@@ -66,7 +66,10 @@ def pytest_configure(config):
     if controller:
         _check_selection(config)
     if controller and config.getoption("--lab-json"):
-        config.pluginmanager.register(runrecord.Recorder(config.getoption("--lab-json")))
+        try:
+            config.pluginmanager.register(runrecord.Recorder(config.getoption("--lab-json")))
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
 
 def _check_selection(config) -> None:

@@ -61,8 +61,22 @@ class Recorder:
     only process), and writes the record when the session ends."""
 
     def __init__(self, path: str):
+        """``ValueError`` with one line if the record cannot be written at ``path``: the run
+        is refused before it starts, not at its end."""
         self.path, self.rows, self.collected = Path(path), [], []
         self.started = time.time()
+        parent = self.path.parent
+        try:  # its folder may not exist yet (reports/ in a fresh clone), as junitxml allows
+            parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError as exc:
+            problem = f"{exc.filename} is not a folder"
+        except OSError as exc:
+            problem = f"cannot create {parent} ({exc.strerror})"
+        else:
+            problem = ("a folder, not a file" if self.path.is_dir() else
+                       None if os.access(parent, os.W_OK) else f"cannot write in {parent}")
+        if problem:
+            raise ValueError(f"--lab-json {path}: {problem}")
 
     def pytest_collection_finish(self, session):  # the controller collects only under -n 0
         self.collected = [{"nodeid": i.nodeid, **_labels(i.user_properties)} for i in session.items]

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from pitfall_lab import procs, scenario
+from pitfall_lab import procs, runrecord, scenario
 
 USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
 
@@ -67,3 +67,22 @@ def test_lab_variant_keeps_the_tests_of_that_variant_alone():
     assert result.returncode == 0, result.stderr
     ids = [line for line in result.stdout.splitlines() if "::" in line]
     assert ids and all(i.endswith("[fix-explicit_session]") for i in ids)
+
+
+def test_lab_json_creates_its_folder(tmp_path):
+    """As the README's CI gate and nox write it, into reports/, which a fresh clone lacks."""
+    record = tmp_path / "reports" / "ours.json"
+    result = lab_pytest(f"--lab-json={record}", "-k", "create_all_before_models")
+    assert result.returncode == 0, result.stderr
+    assert len(runrecord.load(record)["collected"]) == 2
+
+
+def test_lab_json_where_it_cannot_be_written_is_one_line(tmp_path):
+    (tmp_path / "notes.txt").write_text("")
+    notes = tmp_path / "notes.txt"
+    for path, problem in [(notes / "r.json", f"{notes} is not a folder"),
+                          (tmp_path, "a folder, not a file")]:
+        result = lab_pytest(f"--lab-json={path}")
+        assert result.returncode == USAGE_ERROR
+        assert [text for text in result.stderr.splitlines() if text.strip()] == [
+            f"ERROR: --lab-json {path}: {problem}"]
