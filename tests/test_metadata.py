@@ -23,6 +23,15 @@ summary = "fails"
 summary = "works"
 """
 
+# The same case, not affected for one server and variant.
+BY_SERVER = GOOD + """
+[[symptoms]]
+case = "run"
+where = { server = "gunicorn", variant = "repro" }
+affected = false
+text = "200 ok"
+"""
+
 
 @pytest.fixture
 def lab(tmp_path, monkeypatch):
@@ -78,13 +87,7 @@ def test_a_case_with_no_symptom_for_these_versions_is_an_error(lab):
 
 
 def test_a_symptom_may_depend_on_a_test_parameter(lab):
-    s = scenario.load_file(lab(GOOD + """
-[[symptoms]]
-case = "run"
-where = { server = "gunicorn", variant = "repro" }
-affected = false
-text = "200 ok"
-"""))
+    s = scenario.load_file(lab(BY_SERVER))
     assert (s.symptom("run", server="uwsgi", variant="repro"), s.affected("run", server="uwsgi")) \
         == ("RuntimeError: boom", True)
     assert (s.symptom("run", server="gunicorn", variant=s.repros[0]),
@@ -95,13 +98,7 @@ text = "200 ok"
 def test_the_texts_declared_not_affected_depend_on_the_parameters_too(lab):
     """tools/swap_check.py reads them: a test that still passes with the code swapped, because
     it observed one of these texts, checks behaviour the metadata says is not broken there."""
-    s = scenario.load_file(lab(GOOD + """
-[[symptoms]]
-case = "run"
-where = { server = "gunicorn", variant = "repro" }
-affected = false
-text = "200 ok"
-"""))
+    s = scenario.load_file(lab(BY_SERVER))
     assert s.unaffected_texts(server="gunicorn", variant="repro") == {"200 ok"}
     assert s.unaffected_texts(server="uwsgi", variant="repro") == set()
     assert s.unaffected_texts(server="gunicorn", variant="fix") == set()

@@ -9,9 +9,10 @@ from pitfall_lab import procs, runrecord, scenario
 USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
 
 
-def lab_pytest(*args, workers="0"):
+def lab_pytest(*args, workers="0", collect_only=True):
     return procs.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", workers,
-                      "--collect-only", "-q", *args], cwd=scenario.ROOT)
+                      *(["--collect-only", "-q"] if collect_only else []), *args],
+                     cwd=scenario.ROOT)
 
 
 @pytest.mark.parametrize("args, line", [
@@ -55,8 +56,7 @@ def test_a_bad_selection_is_one_line_before_the_workers_start(args, line):
     as an INTERNALERROR traceback."""
     if "Unknown marker" in line and int(pytest.__version__.split(".")[0]) < 9:
         pytest.skip("pytest < 9 accepts an unknown marker in -m (it selects nothing)")
-    result = procs.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2",
-                        *args], cwd=scenario.ROOT)
+    result = lab_pytest(*args, workers="2", collect_only=False)
     assert result.returncode == USAGE_ERROR
     assert [text for text in (result.stdout + result.stderr).splitlines() if text.strip()] == [
         line]
@@ -78,8 +78,8 @@ def test_lab_json_creates_its_folder(tmp_path):
 
 
 def test_lab_json_where_it_cannot_be_written_is_one_line(tmp_path):
-    (tmp_path / "notes.txt").write_text("")
     notes = tmp_path / "notes.txt"
+    notes.write_text("")
     for path, problem in [(notes / "r.json", f"{notes} is not a folder"),
                           (tmp_path, "a folder, not a file")]:
         result = lab_pytest(f"--lab-json={path}")
