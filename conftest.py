@@ -53,6 +53,10 @@ def pytest_configure(config):
         raise pytest.UsageError(str(exc)) from None
     for sid, s in config.lab_scenarios.items():
         config.addinivalue_line("markers", f"{sid}: {s.code} {s.title}")
+    try:
+        procs.timeout_factor()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     controller = not hasattr(config, "workerinput")
     known = {str(v) for s in config.lab_scenarios.values() for v in s.variants} | set(
         runrecord.SIDES)
@@ -134,6 +138,22 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test stopped by the lab's own machinery (procs.HarnessError) carries the reason as its
+    'harness' property: it is reported as an error, never as a verdict on its pitfall."""
+    report = (yield).get_result()
+    if report.failed and call.excinfo is not None \
+            and call.excinfo.errisinstance(procs.HarnessError):
+        first = str(call.excinfo.value).splitlines()[0]
+        report.user_properties = [*report.user_properties, ("harness", first)]
+
+
+def pytest_report_teststatus(report, config):
+    if report.failed and dict(report.user_properties).get("harness"):
+        return "error", "E", "ERROR"
+
+
 @pytest.fixture
 def observe(record_property):
     """Record what a variant was seen to do (shown by ``pitfall-lab run``) and return it."""
@@ -166,8 +186,8 @@ def dev_server():
     """Start a long-running app process; every one is stopped, with its children, at teardown."""
     started: list[procs.LiveProcess] = []
 
-    def start(args, cwd: Path, env: dict | None = None, stdin: bool = False) -> procs.LiveProcess:
-        server = procs.LiveProcess(args, cwd=cwd, env=env, stdin=stdin)
+    def start(args, cwd: Path, env: dict | None = None, **options) -> procs.LiveProcess:
+        server = procs.LiveProcess(args, cwd=cwd, env=env, **options)
         started.append(server)
         return server
 

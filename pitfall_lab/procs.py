@@ -1,4 +1,9 @@
-"""Child processes: every one in its own process group, with a timeout, always reaped."""
+"""Child processes: every one in its own process group, with a timeout, always reaped.
+
+A process of the harness that does not start, end or speak within its limit raises
+:class:`HarnessError`: the lab's own machinery failed, which says nothing about a pitfall.
+Every limit here is scaled by ``PITFALL_LAB_TIMEOUT_FACTOR`` (default 1; 3 on a slow machine).
+"""
 from __future__ import annotations
 
 import os
@@ -15,6 +20,52 @@ from typing import Callable
 BIN = Path(sys.executable).parent
 # A traceback's last line ("pkg.Error: message") or click's "Error: ..." line.
 _EXC_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit|Warning)|Error): .*")
+
+
+FACTOR_VARIABLE = "PITFALL_LAB_TIMEOUT_FACTOR"
+
+
+class HarnessError(TimeoutError):
+    """The lab's own machinery failed: a process that did not end or speak within its limit, a
+    server that did not start. ``str()`` starts with ``harness:``, names the process, and ends
+    with its last output lines. Never a verdict on a pitfall: the lab's pytest wiring reports it
+    as an error, and ``run``, ``stress``, ``demo`` and the report as a harness error."""
+
+    def __init__(self, what: str, output: str = ""):
+        tail = [line for line in output.splitlines() if line.strip()][-15:]
+        super().__init__(f"harness: {what}" + ("\nlast output lines:\n" + "\n".join(tail)
+                                              if tail else ""))
+
+
+def describe(args) -> str:
+    """A command line as one short line: the interpreter by its name, a script given inline
+    (``-c``) by its line count."""
+    shown = []
+    for arg in map(str, args):
+        if "\n" in arg.strip():
+            arg = f"<{len(arg.strip().splitlines())}-line script>"
+        elif arg == sys.executable:
+            arg = "python"
+        shown.append(arg)
+    return " ".join(shown)
+
+
+def timeout_factor() -> float:
+    """``PITFALL_LAB_TIMEOUT_FACTOR`` as a number > 0; ValueError with one line otherwise."""
+    raw = os.environ.get(FACTOR_VARIABLE, "1")
+    try:
+        factor = float(raw)
+    except ValueError:
+        factor = 0.0
+    if not factor > 0:
+        raise ValueError(f"{FACTOR_VARIABLE}={raw!r}: a number greater than 0 (3 gives every "
+                         "process three times as long)")
+    return factor
+
+
+def limit(seconds: float) -> float:
+    """A harness time limit on this machine: ``seconds`` scaled by the timeout factor."""
+    return seconds * timeout_factor()
 
 
 # How the tests run a user's own suite (an inner pytest): no cache, and without two plugins
@@ -81,16 +132,19 @@ class Result:
 
 def run(args: list[str], cwd: Path, timeout: float = 60, env: dict | None = None,
         input: str | None = None) -> Result:
-    """Run a command to completion; on timeout kill its whole group and raise TimeoutError."""
+    """Run a command to completion; past its limit kill its whole group and raise
+    HarnessError."""
     proc = subprocess.Popen(args, cwd=cwd, env=child_env(env), text=True, start_new_session=True,
                             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    timeout = limit(timeout)
     try:
         out, err = proc.communicate(input, timeout=timeout)
     except subprocess.TimeoutExpired:
         kill_group(proc, grace=0)
         out, err = proc.communicate()
-        raise TimeoutError(f"{' '.join(map(str, args))} ran over {timeout}s\n{out}\n{err}") from None
+        raise HarnessError(f"{describe(args)} ran over {timeout:g}s and was stopped",
+                           f"{out}\n{err}") from None
     finally:
         kill_group(proc, grace=0)
     return Result([str(a) for a in args], Path(cwd), proc.returncode, out, err)
@@ -112,8 +166,11 @@ class LiveProcess:
     """A long-running child (a dev server, a worker) whose merged output is read as it comes."""
 
     def __init__(self, args: list[str], cwd: Path, env: dict | None = None,
-                 on_line: Callable[[str], None] | None = None, stdin: bool = False):
+                 on_line: Callable[[str], None] | None = None, stdin: bool = False,
+                 grace: float = 3.0):
+        """``grace``: how long :meth:`stop` lets it end on SIGTERM before SIGKILL."""
         self.args = [str(a) for a in args]
+        self.grace = grace
         self.on_line = on_line
         self.lines: list[str] = []
         self._changed = threading.Condition()
@@ -145,28 +202,35 @@ class LiveProcess:
             return "\n".join(self.lines)
 
     def wait_for_log(self, pattern: str, timeout: float = 15, count: int = 1) -> list[str]:
-        """Wait until ``count`` output lines match the regex ``pattern``; return them."""
+        """Wait until ``count`` output lines match the regex ``pattern``; return them. If the
+        process ends first, AssertionError (it did something else than expected); if it is
+        still running, silent, past the limit, HarnessError."""
         regex = re.compile(pattern)
+        timeout = limit(timeout)
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
                 hits = [line for line in self.lines if regex.search(line)]
                 if len(hits) >= count:
                     return hits
+                seen = f"{pattern!r} seen {len(hits)}/{count} times from {describe(self.args)}"
+                if not self._reader.is_alive() and self.proc.poll() is not None:
+                    raise AssertionError(f"{seen}: it exited ({self.proc.returncode}) first; "
+                                         "output:\n" + "\n".join(self.lines))
                 left = deadline - time.monotonic()
-                if left <= 0 or (not self._reader.is_alive() and self.proc.poll() is not None):
-                    raise TimeoutError(
-                        f"{pattern!r} seen {len(hits)}/{count} times from {' '.join(self.args)} "
-                        f"(exit {self.proc.poll()}); output:\n" + "\n".join(self.lines))
+                if left <= 0:
+                    raise HarnessError(f"{seen} within {timeout:g}s, still running",
+                                       "\n".join(self.lines))
                 self._changed.wait(min(left, 0.5))
 
     def wait(self, timeout: float = 30) -> int:
         """Wait for the process to exit by itself; its exit status."""
+        timeout = limit(timeout)
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            raise TimeoutError(f"{' '.join(self.args)} still running after {timeout}s; output:\n"
-                               + self.log) from None
+            raise HarnessError(f"{describe(self.args)} still running after {timeout:g}s",
+                               self.log) from None
 
     def children(self) -> list[int]:
         """PIDs of the process's direct children (Linux /proc)."""
@@ -176,6 +240,6 @@ class LiveProcess:
     def stop(self) -> None:
         if self.proc.stdin:
             self.proc.stdin.close()
-        kill_group(self.proc)
+        kill_group(self.proc, grace=self.grace)
         self._reader.join(5)
         self.proc.stdout.close()

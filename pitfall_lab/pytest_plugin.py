@@ -40,7 +40,10 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if report.failed and call.excinfo is not None:
-        from pitfall_lab import explain
+        from pitfall_lab import explain, procs
+
+        if call.excinfo.errisinstance(procs.HarnessError):  # the lab's machinery, no pitfall
+            return
 
         hint = explain.hint(report.longreprtext)
         if hint:

@@ -5,6 +5,7 @@ import re
 from collections import defaultdict
 
 from pitfall_lab import runrecord, scenario
+from pitfall_lab.text import shorten
 
 VERDICT = {  # (variant kind, every test passed) -> what it means
     ("repro", True): "reproduced", ("repro", False): "**NOT REPRODUCED**",
@@ -29,6 +30,10 @@ def cell(s: scenario.Scenario, variant: scenario.Variant, rows: list[dict]) -> s
         reason = re.sub(r"^Skipped: ", "", reason)
         declared = re.match(r"declared in scenarios/\w+\.toml: (.*)", reason)
         return f"skipped as declared: {declared[1]}" if declared else f"skipped: {reason}".strip()
+    broken = next((r for r in rows if r.get("harness")), None)
+    if broken:  # the lab's own machinery failed: no verdict either way
+        return (f"**HARNESS ERROR** ({seconds:.1f}s)<br>"
+                f"`{shorten(broken['harness'], 160).replace('|', chr(92) + '|')}`")
     ok = all(r["outcome"] in ("passed", "skipped") for r in rows)
     verdict = VERDICT[variant.kind, ok]
     unaffected = {scenario.expand(sym.text) for sym in s.symptoms if not sym.affected}
@@ -41,7 +46,7 @@ def cell(s: scenario.Scenario, variant: scenario.Variant, rows: list[dict]) -> s
     lines = str(shown).strip().splitlines()
     first = next((line for line in lines if re.search(r"\w(Error|Exception)\b", line)),
                  lines[0] if lines else "").strip().replace("|", "\\|")
-    return f"{verdict} ({seconds:.1f}s)" + (f"<br>`{first[:160]}`" if first else "")
+    return f"{verdict} ({seconds:.1f}s)" + (f"<br>`{shorten(first, 160)}`" if first else "")
 
 
 def render(runs: list[dict]) -> str:

@@ -11,6 +11,7 @@ import datetime
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,8 +21,9 @@ from typing import Callable
 from pitfall_lab import procs, scenario
 
 FORMAT = 2  # 2: rows carry "scenario" and "variant"; 1 (unversioned) parsed node ids
-# Rows also carry "params" (each test parameter as text: variant, server...), which no reader
-# requires: records written before it still load.
+# Rows also carry "params" (each test parameter as text: variant, server...) and "harness" (why
+# the lab's own machinery stopped the test, or null), which no reader requires: records written
+# before them still load.
 ROW_KEYS = {"nodeid", "scenario", "variant", "when", "outcome", "duration", "observed"}
 RECORD_KEYS = {"format", "version_set", "libraries", "python", "date", "wall_seconds",
                "exit_status", "tests", "collected"}
@@ -48,6 +50,19 @@ SIDES = ("repro", "fix")  # a name that selects every variant of that side
 def selects(variant: scenario.Variant, wanted: list[str]) -> bool:
     """``wanted`` names variants (``repro-checkout``) or a whole side (``repro``, ``fix``)."""
     return any(w in (str(variant), variant.kind) for w in wanted)
+
+
+def harness(report) -> str | None:
+    """Why the lab's own machinery stopped this test, or None: a failed setup or teardown (the
+    fixtures start the servers; a verdict is asserted in the call), or a call stopped by
+    procs.HarnessError (conftest.py marks it)."""
+    if not report.failed:
+        return None
+    marked = dict(report.user_properties).get("harness")
+    if marked or report.when == "call":
+        return marked
+    lines = report.longreprtext.strip().splitlines()
+    return f"harness: {report.when}: {lines[-1] if lines else 'failed'}"
 
 
 def counted(rows: list[dict]) -> list[dict]:
@@ -91,6 +106,7 @@ class Recorder:
             "error": report.longreprtext.strip().splitlines()[-1] if report.failed else None,
             "skip": report.longrepr[2] if report.skipped and isinstance(report.longrepr, tuple)
             else None,
+            "harness": harness(report),
         })
 
     def pytest_sessionfinish(self, exitstatus):
@@ -162,9 +178,9 @@ def run_pytest(args: list[str], *, timeout: float | None = 900,
             [*launcher, sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--rootdir={root}",
              f"--lab-json={path}", *args],
             cwd=root, env={"PITFALL_LAB_ROOT": str(root), **(env or {})}, on_line=on_line)
-        try:
-            child.wait(timeout if timeout is not None else 10 ** 7)
-        except TimeoutError:
+        try:  # the caller's own limit (stress --timeout), not one of the harness's: unscaled
+            child.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
             raise ChildPytestError(f"pytest ran over {timeout:.0f}s and was stopped") from None
         finally:
             child.stop()

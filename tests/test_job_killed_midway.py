@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from pitfall_lab import procs, rqjobs, scenario, sql
+from pitfall_lab import rqjobs, scenario, sql
 from pitfall_lab.webhook import Webhook
 
 S = scenario.load("job_killed_midway")
@@ -31,11 +31,11 @@ def kill_midway_then_retry(variant, tmp_path, redis_url, database_url, webhook, 
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "WEBHOOK_URL": webhook.url}
     job_id = rqjobs.enqueue(redis_url, "jobs.import_subscribers", EMAILS)
 
-    worker = dev_server(["rq", "worker", "--burst", "--url", redis_url], cwd=app_dir, env=env)
+    worker = rqjobs.start_worker(dev_server, redis_url, app_dir, env, burst=True)
     assert webhook.held.wait(30), worker.log  # the job is blocked in its third notification
     (horse,) = worker.children()
     os.kill(horse, signal.SIGKILL)
-    assert worker.wait(30) == 0, worker.log  # a burst worker carries on, then exits
+    rqjobs.finish_burst(worker)  # a burst worker carries on, then finds the queue empty
     after_kill = rqjobs.outcomes(redis_url, [job_id])[0]
 
     webhook.release.set()
@@ -43,8 +43,7 @@ def kill_midway_then_retry(variant, tmp_path, redis_url, database_url, webhook, 
         failed = FailedJobRegistry(queue=Queue(connection=redis))
         in_failed = job_id in failed.get_job_ids()
         failed.requeue(job_id)
-    retry = procs.run(["rq", "worker", "--burst", "--url", redis_url], cwd=app_dir, env=env)
-    assert retry.returncode == 0, retry.stderr
+    rqjobs.burst(redis_url, app_dir, env)  # the retry
 
     emails = sql.scalars(database_url, "SELECT email FROM subscriber")
     return (f"after the kill: {after_kill}\n"
@@ -81,8 +80,8 @@ class KilledJobs:
         self.database_url = f"sqlite:///{tmp_path / 'app.db'}"
         env = {"DATABASE_URL": self.database_url, "REDIS_URL": redis_url,
                "WEBHOOK_URL": webhook.url}
-        self.worker = dev_server(["rq", "worker", "--url", redis_url],
-                                 cwd=variant.copy_to(tmp_path), env=env)
+        self.worker = rqjobs.start_worker(dev_server, redis_url, variant.copy_to(tmp_path), env,
+                                          burst=False)
         self.worker.wait_for_log(r"Listening on")
         self.batch = itertools.count()
         self.examples = 0

@@ -32,8 +32,7 @@ def enqueue_and_work(variant, tmp_path, redis_url, database_url) -> dict[str, st
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
     web = procs.python("-c", ENQUEUE, cwd=app_dir, env=env)
     assert web.returncode == 0, web.stderr
-    worker = procs.run(["rq", "worker", "--burst", "--url", redis_url], cwd=app_dir, env=env)
-    assert worker.returncode == 0, worker.stderr
+    rqjobs.burst(redis_url, app_dir, env)
     jobs = json.loads(web.stdout)
     seen = dict(zip(jobs, rqjobs.outcomes(redis_url, jobs.values())))
     seen["stored name of user 1"] = sql.scalar(database_url, 'SELECT name FROM "user" WHERE id = 1')

@@ -32,7 +32,8 @@ class Jobs:
         seed_taken_account(database_url)
         self.redis_url, self.database_url = redis_url, database_url
         self.worker = dev_server(["python", "worker.py"], cwd=variant.copy_to(run_dir),
-                                 env={"DATABASE_URL": database_url, "REDIS_URL": redis_url})
+                                 env={"DATABASE_URL": database_url, "REDIS_URL": redis_url},
+                                 grace=0)  # stopped with its jobs done: see rqjobs.DONE
         self.worker.wait_for_log(r"Listening on")
         self.fresh = (f"user{n}@example.com" for n in itertools.count())
         self.examples = 0  # how many job sequences this worker has run (hypothesis)
