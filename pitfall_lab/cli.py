@@ -11,9 +11,13 @@ from pathlib import Path
 import click
 
 from pitfall_lab import report as lab_report
-from pitfall_lab import runrecord, scenario, treediff
+from pitfall_lab import procs, runrecord, scenario, treediff
+from pitfall_lab.text import shorten
 
 EXIT_BAD_INPUT = 2
+# The lab's own machinery failed (procs.HarnessError, a server that did not start): the run
+# says nothing about the pitfall. A test not as declared still wins: its exit is 1.
+EXIT_HARNESS = 3
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT):
@@ -29,8 +33,27 @@ def _load(sid: str) -> scenario.Scenario:
 
 
 @click.group()
+@click.version_option(package_name="flask-sqlalchemy-pitfall-lab", prog_name="pitfall-lab")
 def main():
     """Runnable evidence of the failures of Flask + Flask-SQLAlchemy + SQLAlchemy."""
+    try:
+        procs.timeout_factor()
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+def verdict(row: dict) -> str:
+    """What a recorded test says: as declared, NOT as declared, harness error, skipped."""
+    if row.get("harness"):
+        return "harness error"
+    return {"passed": "as declared", "failed": "NOT as declared",
+            "skipped": "skipped"}[row["outcome"]]
+
+
+def exit_code(rows: list[dict]) -> int:
+    verdicts = {verdict(r) for r in rows}
+    return 1 if "NOT as declared" in verdicts else EXIT_HARNESS if "harness error" in verdicts \
+        else 0
 
 
 @main.command("list")
@@ -53,6 +76,19 @@ def _fill(text: str, **kw) -> str:
     return textwrap.fill(text, 88, break_long_words=False, break_on_hyphens=False, **kw)
 
 
+def symptom_scope(sym: scenario.Symptom) -> str:
+    """Which versions, variants and servers a symptom line is for, and whether it is the
+    failure or the absence of it there."""
+    parts = [", ".join(map(str, sym.when)) or "all versions"]
+    where = dict(sym.where)
+    variant = where.pop("variant", None)
+    parts.append(f"variant {variant}" if variant else "every repro")
+    parts += [f"{name.replace('_', ' ')} {value}" for name, value in where.items()]
+    if not sym.affected:
+        parts.append("not affected: it runs without the failure there")
+    return "; ".join(parts)
+
+
 @main.command()
 @click.argument("scenario_id", metavar="SCENARIO")
 def show(scenario_id):
@@ -61,9 +97,8 @@ def show(scenario_id):
     click.secho(f"{s.code} {s.title}", bold=True)
     click.secho("\nSymptoms", bold=True)
     for sym in s.symptoms:
-        when = ", ".join(map(str, sym.when)) or "all versions"
         mark = "*" if sym.applies() else " "
-        click.echo(f"{mark} [{sym.case}] ({when})")
+        click.echo(f"{mark} [{sym.case}] ({symptom_scope(sym)})")
         click.echo(textwrap.indent(sym.text, "    "))
     click.echo("  (* applies to the installed versions)")
     click.secho("\nRoot cause", bold=True)
@@ -115,18 +150,16 @@ def run(scenario_id, variants, collect_only):
     rows = runrecord.counted(run_tests(s, variants))
     if not rows:
         _fail(f"no test ran for {s.id}", code=1)
-    failed = False
     for row in rows:
         test = row["nodeid"].split("::", 1)[1]
-        verdict = {"passed": "as declared", "failed": "NOT as declared",
-                   "skipped": "skipped"}[row["outcome"]]
-        failed |= row["outcome"] == "failed"
-        click.echo(f"{test}  [{verdict}, {row['duration']:.2f}s]")
+        click.echo(f"{test}  [{verdict(row)}, {row['duration']:.2f}s]")
         if row["observed"]:
             click.echo(textwrap.indent(str(row["observed"]), "    observed: ", lambda _: True))
-        if row["error"]:
+        if row.get("harness"):
+            click.echo(f"    {row['harness']}")
+        elif row["error"]:
             click.echo(f"    error: {row['error']}")
-    sys.exit(1 if failed else 0)
+    sys.exit(exit_code(rows))
 
 
 @main.command()
@@ -140,28 +173,27 @@ def stress(scenario_ids, runs, workers, timeout):
     """Run scenarios' tests many times; print per variant how often it behaved as declared."""
     chosen = [_load(sid) for sid in scenario_ids]
     rows = run_tests(chosen, (), ["--count", str(runs), "-n", workers], timeout=timeout)
-    tally: dict[str, list[int]] = {}
+    tally: dict[str, list[int]] = {}  # per test: as declared, runs that said anything, runs
     kinds: dict[str, str] = {}
     first_error: dict[str, str] = {}
-    for row in runrecord.counted(rows):
-        if row["outcome"] == "skipped":
-            continue
+    counted = [r for r in runrecord.counted(rows) if r["outcome"] != "skipped"]
+    for row in counted:
         test = re.sub(r"-\d+-\d+\]$", "]", row["nodeid"].partition("::")[2])  # pytest-repeat's
         key = f"{row['scenario']}::{test}"                                    # "-<i>-<n>" suffix
         kinds[key] = row["variant"].partition("-")[0]
-        tally.setdefault(key, [0, 0])
+        tally.setdefault(key, [0, 0, 0])
         tally[key][0] += row["outcome"] == "passed"
-        tally[key][1] += 1
+        tally[key][1] += not row.get("harness")
+        tally[key][2] += 1
         if row["outcome"] == "failed":
-            first_error.setdefault(key, f"{row['when']}: {row['error']}")
-    failed = False
-    for key, (ok, total) in sorted(tally.items()):
+            first_error.setdefault(key, row.get("harness") or f"{row['when']}: {row['error']}")
+    for key, (ok, judged, total) in sorted(tally.items()):
         verb = "reproduced" if kinds[key] == "repro" else "held"
-        failed |= ok != total
-        click.echo(f"{key}: {verb} {ok}/{total}")
+        broken = f", harness error {total - judged}/{total}" if judged != total else ""
+        click.echo(f"{key}: {verb} {ok}/{judged}{broken}")
         if key in first_error:
             click.echo(f"    first failure, {first_error[key]}")
-    sys.exit(1 if failed or not tally else 0)
+    sys.exit(exit_code(counted) if tally else 1)
 
 
 @main.command()
@@ -319,6 +351,7 @@ def demo(scenario_ids, collect_only):
     planned = plan(chosen, names) if collect_only else {}
     empty: list[str] = []
     failed: list[dict] = []
+    broken: list[dict] = []
     started = time.monotonic()
 
     def progress(line: str):
@@ -337,7 +370,8 @@ def demo(scenario_ids, collect_only):
             rows = runrecord.counted(run_tests(s, [name], progress=progress))
             _show_observed(rows)
             tests = [r for r in rows if r["outcome"] != "skipped"]
-            failed.extend(r for r in rows if r["outcome"] == "failed")
+            failed.extend(r for r in rows if verdict(r) == "NOT as declared")
+            broken.extend(r for r in rows if r.get("harness"))
         if not tests:
             click.secho(f"   NO TEST RAN for {title}", fg="yellow")
             empty.append(f"{s.id}: {title}")
@@ -366,8 +400,11 @@ def demo(scenario_ids, collect_only):
         if s.catches:
             click.echo(f"  Catch: {s.catches[0]}")
     if empty or failed:
-        _fail(f"{len(empty)} step(s) ran no test, {len(failed)} test(s) not as declared",
-              code=1)
+        _fail(f"{len(empty)} step(s) ran no test, {len(failed)} test(s) not as declared"
+              + (f", {len(broken)} harness error(s)" if broken else ""), code=1)
+    if broken:
+        _fail(f"{len(broken)} harness error(s): the lab's own machinery failed, which says "
+              "nothing about the pitfall", code=EXIT_HARNESS)
 
 
 def _show_observed(rows: list[dict]) -> None:
@@ -377,9 +414,11 @@ def _show_observed(rows: list[dict]) -> None:
             click.echo(f"   {test}:")
             lines = str(row["observed"]).splitlines()
             for line in lines[:8]:
-                click.secho(f"     {line[:200]}",
+                click.secho(f"     {shorten(line, 200)}",
                             fg="red" if row["variant"].startswith("repro") else "green")
             if len(lines) > 8:
                 click.echo(f"     ... {len(lines) - 8} more lines")
-        if row["outcome"] == "failed":
+        if row.get("harness"):
+            click.secho(f"   HARNESS ERROR: {row['harness']}", fg="yellow")
+        elif row["outcome"] == "failed":
             click.secho(f"   NOT AS DECLARED: {row['error']}", fg="yellow")

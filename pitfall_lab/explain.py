@@ -29,6 +29,7 @@ from pathlib import Path
 from rapidfuzz import fuzz
 
 from pitfall_lab import scenario
+from pitfall_lab.text import shorten
 
 MATCH = 88  # rapidfuzz score (0-100) at which an error line counts as the same message
 EXACT = 97  # ... at which a short observation line counts
@@ -345,7 +346,7 @@ def as_text(matches: list[Match], text: str) -> str:
             where = (f"measured on {', '.join(e['version_sets']) or 'no pinned set'} "
                      f"({e['case']})" if e["kind"] == "measured" else f"reported: {e['source']}")
             first = e["text"].strip().splitlines()[0]
-            lines.append(f"   matched  {first[:110]}")
+            lines.append(f"   matched  {shorten(first, 110)}")
             lines.append(f"            {where}")
         if m["cues"]:
             lines.append(f"   context  {', '.join(m['cues'])}")

@@ -123,6 +123,21 @@ def test_show_never_breaks_a_url_or_a_flag():
         assert f"- {url}\n" in out
 
 
+def test_show_says_which_variant_and_server_each_symptom_is_for():
+    out = pitfall_lab("show", "prefork_shared_connection").stdout
+    assert "[logged by the server] (all versions; variant repro-register_at_fork; wsgi server " \
+           "gunicorn; not affected: it runs without the failure there)" in out
+    assert "[logged by the server] (all versions; every repro)" in out
+
+
+def test_version_names_the_installed_lab():
+    from importlib.metadata import version
+
+    result = pitfall_lab("--version")
+    assert (result.returncode, result.stdout) == (
+        0, f"pitfall-lab, version {version('flask-sqlalchemy-pitfall-lab')}\n")
+
+
 def test_run_prints_what_each_variant_did():
     result = pitfall_lab("run", "shared_base", "--variant", "repro")
     assert result.returncode == 0, result.stderr
