@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pitfall_lab import dburi, procs, runrecord, scenario, servers, wsgi_servers
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import dburi, procs, runrecord, servers, wsgi_servers
 
 pytest_plugins = ["pytester"]
 TESTS = Path(__file__).parent / "tests"
@@ -97,7 +98,9 @@ def _keep_own_bytecode() -> None:
     """Compile the lab's own package once and keep it next to its sources, as Python does by
     default, even where PYTHONDONTWRITEBYTECODE is set: every CLI run, child pytest and probe
     imports it. (User code never writes bytecode: procs.child_env.)"""
-    compileall.compile_dir(Path(__file__).parent / "pitfall_lab", quiet=2)  # read-only: no cache
+    import pitfall_lab
+
+    compileall.compile_dir(Path(pitfall_lab.__file__).parent, quiet=2)  # read-only: no cache
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -250,7 +253,7 @@ def mariadb_database(request):
 
 @pytest.fixture(params=wsgi_servers.SERVERS)
 def wsgi_server(request):
-    """Each prefork server in turn; see pitfall_lab.wsgi_servers."""
+    """Each prefork server in turn; see pitfall_lab.harness.wsgi_servers."""
     servers.require(request.param, request)
     return request.param
 

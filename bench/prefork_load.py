@@ -18,7 +18,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from pitfall_lab import load, scenario, servers, wsgi_servers
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import load, servers, wsgi_servers
 
 
 def main() -> int:

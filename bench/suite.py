@@ -29,7 +29,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from pitfall_lab import procs, runrecord, scenario, servers, wsgi_servers
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs, runrecord, servers, wsgi_servers
 
 ROOT = Path(__file__).resolve().parents[1]
 CORES = os.cpu_count() or 1

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import click
 
-from pitfall_lab import report as lab_report
-from pitfall_lab import procs, runrecord, scenario, treediff
-from pitfall_lab.text import shorten
+from pitfall_lab.harness import report as lab_report
+from pitfall_lab.catalogue import scenario, treediff
+from pitfall_lab.harness import procs, runrecord
+from pitfall_lab.catalogue.text import shorten
 
 EXIT_BAD_INPUT = 2
 # The lab's own machinery failed (procs.HarnessError, a server that did not start): the run

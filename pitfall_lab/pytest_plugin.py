@@ -40,7 +40,8 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if report.failed and call.excinfo is not None:
-        from pitfall_lab import explain, procs
+        from pitfall_lab import explain
+        from pitfall_lab.harness import procs
 
         if call.excinfo.errisinstance(procs.HarnessError):  # the lab's machinery, no pitfall
             return
@@ -53,7 +54,7 @@ def pytest_runtest_makereport(item, call):
 def pytest_configure(config):
     guard = config.getoption("--pitfall-lab-guard", default=None)
     if guard or config.getoption("--pitfall-lab", default=False):
-        from pitfall_lab import observe
+        from pitfall_lab.guard import observe
 
         problem = observe.unsupported()
         if problem:
@@ -76,7 +77,7 @@ class Gate:
         self._watch_enqueues()
 
     def _where(self) -> str:
-        from pitfall_lab import observe
+        from pitfall_lab.guard import observe
 
         found = observe.user_frame(root=self.root)
         return f"{found[0]}:{found[1]}" if found else "(no line of the project's code)"
@@ -85,7 +86,7 @@ class Gate:
         from sqlalchemy import event
         from sqlalchemy.engine import Engine
 
-        from pitfall_lab import observe
+        from pitfall_lab.guard import observe
 
         @event.listens_for(Engine, "before_cursor_execute")
         def statement(conn, cursor, sql, params, context, executemany):

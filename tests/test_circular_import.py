@@ -1,7 +1,8 @@
 """S02: app.py and models.py import each other; the fix moves db into its own module."""
 import pytest
 
-from pitfall_lab import procs, scenario, web
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs, web
 
 S = scenario.load("circular_import")
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pitfall_lab import procs, runrecord, scenario
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs, runrecord
 
 SCENARIOS = list(scenario.load_all().values())
 

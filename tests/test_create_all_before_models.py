@@ -1,7 +1,8 @@
 """S16: the app factory calls db.create_all() before anything has imported models.py."""
 import pytest
 
-from pitfall_lab import procs, scenario
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs
 
 S = scenario.load("create_all_before_models")
 

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pitfall_lab import doctor, observe, procs, scenario
+from pitfall_lab import doctor
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.guard import observe
+from pitfall_lab.harness import procs
 from pitfall_lab.doctor import output
 
 # The doctor, the guard and the gate observe SQLAlchemy 1.4's events: on older versions they

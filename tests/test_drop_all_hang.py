@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from pitfall_lab import procs, scenario, sql
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs, sql
 
 S = scenario.load("drop_all_hang")
 BOUND = 20  # seconds: the inner suite needs well under 3 when nothing blocks it

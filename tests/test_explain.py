@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pitfall_lab import explain, procs, scenario
+from pitfall_lab import explain
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from pitfall_lab import procs, scenario
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs
 
 S = scenario.load("fork_sqlite")
 

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pitfall_lab import guard, observe, procs, scenario, wsgi_servers
+from pitfall_lab import guard
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.guard import observe
+from pitfall_lab.harness import procs, wsgi_servers
 
 # The doctor, the guard and the gate observe SQLAlchemy 1.4's events: on older versions they
 # refuse in one line (tests/test_old_sqlalchemy.py), and these tests do not run.

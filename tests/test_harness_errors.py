@@ -6,7 +6,8 @@ The failure is real: PITFALL_LAB_TIMEOUT_FACTOR=0.001 gives every harness proces
 of its limit, and no Python process that imports Flask ends in 60 ms."""
 import pytest
 
-from pitfall_lab import procs, report, runrecord, scenario
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs, report, runrecord
 
 TOO_SHORT = {procs.FACTOR_VARIABLE: "0.001"}
 
@@ -62,7 +63,7 @@ STUCK_WORKER = (
     "12:00:02 Worker 5c1f: done, quitting")
 
 USER_SUITE = f'''
-from pitfall_lab.procs import HarnessError
+from pitfall_lab.harness.procs import HarnessError
 
 
 def test_a_timeout_of_the_users_own():

@@ -2,7 +2,8 @@
 puts it in the instance folder, the script opens ./app.db."""
 import pytest
 
-from pitfall_lab import procs, scenario
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs
 
 S = scenario.load("instance_folder_sqlite")
 

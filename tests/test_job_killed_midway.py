@@ -7,8 +7,9 @@ import signal
 
 import pytest
 
-from pitfall_lab import rqjobs, scenario, sql
-from pitfall_lab.webhook import Webhook
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import rqjobs, sql
+from pitfall_lab.harness.webhook import Webhook
 
 S = scenario.load("job_killed_midway")
 EMAILS = [f"reader{i}@example.com" for i in range(1, 6)]

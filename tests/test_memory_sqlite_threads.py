@@ -2,7 +2,8 @@
 request threads: every thread's connection is a new, empty database."""
 import pytest
 
-from pitfall_lab import procs, scenario, web
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs, web
 
 S = scenario.load("memory_sqlite_threads")
 

@@ -1,7 +1,7 @@
 """The metadata schema: every shipped file loads, a broken one fails in one line naming the field."""
 import pytest
 
-from pitfall_lab import scenario
+from pitfall_lab.catalogue import scenario
 
 GOOD = """
 id = "demo"

@@ -4,7 +4,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from pitfall_lab import procs, scenario
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs
 
 S = scenario.load("no_such_table")
 

@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-from pitfall_lab import observe, procs
+from pitfall_lab.guard import observe
+from pitfall_lab.harness import procs
 
 pytestmark = pytest.mark.skipif(observe.unsupported() is None,
                                 reason="this environment's SQLAlchemy is 1.4 or later")

@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-from pitfall_lab import procs, runrecord, scenario
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs, runrecord
 
 USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
 

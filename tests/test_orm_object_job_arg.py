@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from pitfall_lab import procs, rqjobs, scenario, sql
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs, rqjobs, sql
 
 S = scenario.load("orm_object_job_arg")
 

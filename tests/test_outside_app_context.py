@@ -3,7 +3,8 @@ import sqlite3
 
 import pytest
 
-from pitfall_lab import cron, scenario
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import cron
 
 S = scenario.load("outside_app_context")
 USERS = ["ada", "grace", "linus"]

@@ -3,7 +3,8 @@ subprocess, as a user's CI runs it): real rq enqueues against a real Redis, a re
 a real import-time write."""
 import pytest
 
-from pitfall_lab import observe, procs
+from pitfall_lab.guard import observe
+from pitfall_lab.harness import procs
 
 # The gate and the guard observe SQLAlchemy 1.4's events: on older versions they refuse in one
 # line (tests/test_old_sqlalchemy.py), and these tests do not run.

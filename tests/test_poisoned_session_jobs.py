@@ -4,7 +4,8 @@ import itertools
 
 import pytest
 
-from pitfall_lab import rqjobs, scenario, sql
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import rqjobs, sql
 
 S = scenario.load("poisoned_session_jobs")
 TAKEN = "taken@example.com"

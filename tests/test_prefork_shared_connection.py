@@ -5,7 +5,8 @@ from collections import Counter
 
 import pytest
 
-from pitfall_lab import load, scenario, wsgi_servers
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import load, wsgi_servers
 
 S = scenario.load("prefork_shared_connection")
 

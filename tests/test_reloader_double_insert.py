@@ -5,7 +5,8 @@ import sqlite3
 
 import pytest
 
-from pitfall_lab import procs, scenario, web
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs, web
 
 S = scenario.load("reloader_double_insert")
 SEED_ON_IMPORT = S.variant("repro-seed_on_import")

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from pitfall_lab import procs, runrecord, scenario
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs, runrecord
 
 SHARED = scenario.load("shared_base")
 

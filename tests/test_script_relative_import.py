@@ -4,7 +4,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from pitfall_lab import cron, scenario
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import cron
 
 S = scenario.load("script_relative_import")
 FORTY_DAYS = timedelta(days=40)

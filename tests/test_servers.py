@@ -4,7 +4,7 @@ import re
 import pytest
 
 INNER = """
-from pitfall_lab import servers
+from pitfall_lab.harness import servers
 
 def test_needs_redis():
     servers.missing("redis")

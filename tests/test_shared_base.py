@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from pitfall_lab import procs, scenario
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs
 
 S = scenario.load("shared_base")
 

@@ -2,7 +2,8 @@
 work runs once per worker."""
 import pytest
 
-from pitfall_lab import scenario, sql, wsgi_servers
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import sql, wsgi_servers
 
 S = scenario.load("startup_side_effect")
 

@@ -4,7 +4,8 @@ import importlib.util
 
 import pytest
 
-from pitfall_lab import procs, scenario
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs
 
 TOOL = scenario.ROOT / "tools" / "swap_check.py"
 PREFORK = scenario.load("prefork_shared_connection")

@@ -1,7 +1,7 @@
 """Observed lines are cut at a word boundary, never inside a URL."""
 import pytest
 
-from pitfall_lab.text import shorten
+from pitfall_lab.catalogue.text import shorten
 
 URL_LINE = ("sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) SSL error: decryption "
             "failed or bad record mac (Background on this error at: https://sqlalche.me/e/20/e3q8)")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pitfall_lab import procs, scenario
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs
 
 S = scenario.load("threads_share_session")
 PROBE = Path(__file__).parent / "probes" / "two_threads.py"

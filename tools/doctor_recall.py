@@ -13,7 +13,9 @@ import contextlib
 import subprocess
 import sys
 
-from pitfall_lab import doctor, scenario, servers
+from pitfall_lab import doctor
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import servers
 from pitfall_lab.doctor import checks
 
 APP = {"prefork_shared_connection": "flask_app", "startup_side_effect": "flask_app",

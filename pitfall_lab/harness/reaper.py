@@ -1,7 +1,7 @@
 """Stop a server and delete its data when the process that owns it exits, however it exits.
 
-    python -m pitfall_lab.reaper OWNER_PID SERVER_PID [PATH]
-    python -m pitfall_lab.reaper OWNER_PID 0 PATH     # data made before its server starts
+    python -m pitfall_lab.harness.reaper OWNER_PID SERVER_PID [PATH]
+    python -m pitfall_lab.harness.reaper OWNER_PID 0 PATH     # data made before its server starts
 
 Started in a session of its own (Ctrl-C does not reach it). It waits, without polling, for
 OWNER_PID or SERVER_PID to exit. If the server goes first, the owner's own teardown stopped it;

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pitfall_lab import procs
+from pitfall_lab.harness import procs
 
 # rq's own log line once a burst worker has found every queue empty (rq 2.x and 3.x).
 DONE = r"\bdone, quitting$"

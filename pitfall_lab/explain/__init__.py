@@ -17,7 +17,8 @@ are ranked by the best match, then by the context cues the text carries (uWSGI o
 frames, rq, the reloader, unittest, threads), then by how much of the signature matched. Equal
 ranks are a tie, and said so. No signature that counts is "no match": never a guess.
 
-Imports neither Flask nor SQLAlchemy: it answers in a fraction of a second.
+Imports neither Flask nor SQLAlchemy: it answers in a fraction of a second. May import the
+catalogue, nothing else of the lab.
 """
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from pitfall_lab import scenario
-from pitfall_lab.text import shorten
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.catalogue.text import shorten
 
 MATCH = 88  # rapidfuzz score (0-100) at which an error line counts as the same message
 EXACT = 97  # ... at which a short observation line counts

@@ -11,7 +11,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from pitfall_lab import load, procs, servers
+from pitfall_lab.harness import load, procs, servers
 
 SERVERS = ("uwsgi", "gunicorn")
 
