@@ -131,6 +131,21 @@ def test_show_says_which_variant_and_server_each_symptom_is_for():
     assert "[logged by the server] (all versions; every repro)" in out
 
 
+@pytest.mark.parametrize("command", [["show"], ["run", "--collect-only"],
+                                     ["demo", "--collect-only"]], ids=lambda c: c[0])
+def test_every_command_takes_a_code_or_an_id(command):
+    by_id = pitfall_lab(command[0], "create_all_before_models", *command[1:])
+    for code in ("S16", "s16"):
+        by_code = pitfall_lab(command[0], code, *command[1:])
+        assert (by_code.returncode, by_code.stdout) == (0, by_id.stdout), by_code.stderr
+
+
+def test_stress_takes_a_code():
+    result = pitfall_lab("stress", "S16", "--runs", "1", "-n", "0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "create_all_before_models::test_" in result.stdout
+
+
 def test_version_names_the_installed_lab():
     from importlib.metadata import version
 

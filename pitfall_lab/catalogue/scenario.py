@@ -341,7 +341,7 @@ def _parse(path: Path) -> Scenario:
         tell=f.str("tell", default=""),
         cues=cues,
         reported=tuple(reported),
-        code=f.str("code", pattern=re.compile(r"^S\d\d[a-z]?$")),
+        code=f.str("code", pattern=re.compile(r"^S\d\d[a-z]?$")),  # CODE_NAME, upper case
         title=f.str("title"),
         sources=sources,
         root_cause=f.str("root_cause"),
@@ -367,9 +367,17 @@ def family(scenarios: dict[str, Scenario], name: str) -> list[Scenario]:
     return [s for s in scenarios.values() if name and s.family == name]
 
 
-def load(sid: str) -> Scenario:
-    path = SCENARIO_DIR / f"{sid}.toml"
-    if not ID_NAME.match(sid) or not path.is_file():
-        known = ", ".join(p.stem for p in sorted(SCENARIO_DIR.glob("*.toml")))
-        raise UnknownScenario(f"unknown scenario {sid!r} (known: {known})")
+CODE_NAME = re.compile(r"^[Ss]\d\d[a-z]?$")
+
+
+def load(name: str) -> Scenario:
+    """A scenario by its id (``create_all_before_models``) or its code (``S16``, ``s16``)."""
+    if CODE_NAME.match(name):
+        found = [s for s in load_all().values() if s.code.lower() == name.lower()]
+        if found:
+            return found[0]
+    path = SCENARIO_DIR / f"{name}.toml"
+    if not ID_NAME.match(name) or not path.is_file():
+        known = ", ".join(f"{s.code} {s.id}" for s in load_all().values())
+        raise UnknownScenario(f"unknown scenario {name!r} (known: {known})")
     return load_file(path)
