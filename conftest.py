@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pitfall_lab.catalogue import scenario
+from pitfall_lab.catalogue import locate, scenario
 from pitfall_lab.harness import dburi, procs, runrecord, servers, wsgi_servers
 
 pytest_plugins = ["pytester"]
@@ -58,6 +58,8 @@ def pytest_configure(config):
         procs.timeout_factor()
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if locate.problem():
+        raise pytest.UsageError(locate.problem())
     controller = not hasattr(config, "workerinput")
     known = {str(v) for s in config.lab_scenarios.values() for v in s.variants} | set(
         runrecord.SIDES)

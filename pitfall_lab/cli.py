@@ -10,10 +10,10 @@ from pathlib import Path
 
 import click
 
-from pitfall_lab.harness import report as lab_report
-from pitfall_lab.catalogue import scenario, treediff
-from pitfall_lab.harness import procs, runrecord
+from pitfall_lab.catalogue import locate, scenario, treediff
 from pitfall_lab.catalogue.text import shorten
+from pitfall_lab.harness import procs, runrecord
+from pitfall_lab.harness import report as lab_report
 
 EXIT_BAD_INPUT = 2
 # The lab's own machinery failed (procs.HarnessError, a server that did not start): the run
@@ -24,6 +24,15 @@ EXIT_HARNESS = 3
 def _fail(message: str, code: int = EXIT_BAD_INPUT):
     click.echo(f"pitfall-lab: {message}", err=True)
     sys.exit(code)
+
+
+def _need_tests(command: str) -> None:
+    """run, stress and demo run the lab's own tests: without its test tools, say what to
+    install, in one line."""
+    missing = runrecord.missing_test_tools()
+    if missing:
+        _fail(f"{command} runs the lab's tests, which need {', '.join(missing)}: "
+              f"{runrecord.INSTALL_TESTS}")
 
 
 def _load(sid: str) -> scenario.Scenario:
@@ -41,6 +50,9 @@ def main():
         procs.timeout_factor()
     except ValueError as exc:
         _fail(str(exc))
+    problem = locate.problem()
+    if problem:
+        _fail(problem)
 
 
 def verdict(row: dict) -> str:
@@ -135,6 +147,7 @@ def show(scenario_id):
 def run(scenario_id, variants, collect_only):
     """Run a scenario's tests and print what each variant was observed to do."""
     s = _load(scenario_id)
+    _need_tests("run")
     for name in variants:
         if name not in runrecord.SIDES:
             try:
@@ -173,6 +186,7 @@ def run(scenario_id, variants, collect_only):
 def stress(scenario_ids, runs, workers, timeout):
     """Run scenarios' tests many times; print per variant how often it behaved as declared."""
     chosen = [_load(sid) for sid in scenario_ids]
+    _need_tests("stress")
     rows = run_tests(chosen, (), ["--count", str(runs), "-n", workers], timeout=timeout)
     tally: dict[str, list[int]] = {}  # per test: as declared, runs that said anything, runs
     kinds: dict[str, str] = {}
@@ -346,6 +360,7 @@ def demo(scenario_ids, collect_only):
     """Workshop mode: the repro's real symptom, the fix as a diff, the fix run, the lesson; for
     each scenario in turn."""
     chosen = [_load(sid) for sid in scenario_ids]
+    _need_tests("demo")
     steps = {s.id: [("the repro", "repro"), *((f"the fix {fix}", str(fix)) for fix in s.fixes)]
              for s in chosen}
     names = sorted({name for s in chosen for _, name in steps[s.id]})

@@ -4,7 +4,6 @@ error" with exit 3, REPORT.md shows the cell as a harness error, and the plugin 
 
 The failure is real: PITFALL_LAB_TIMEOUT_FACTOR=0.001 gives every harness process a thousandth
 of its limit, and no Python process that imports Flask ends in 60 ms."""
-import pytest
 
 from pitfall_lab.catalogue import scenario
 from pitfall_lab.harness import procs, report, runrecord

@@ -15,8 +15,8 @@ import sys
 
 from pitfall_lab import doctor
 from pitfall_lab.catalogue import scenario
-from pitfall_lab.harness import servers
 from pitfall_lab.doctor import checks
+from pitfall_lab.harness import servers
 
 APP = {"prefork_shared_connection": "flask_app", "startup_side_effect": "flask_app",
        "shared_base": "apps:app_a", "fork_sqlite": "import_users", "script_relative_import": "api",

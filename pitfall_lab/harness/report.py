@@ -5,8 +5,8 @@ import re
 from collections import defaultdict
 
 from pitfall_lab.catalogue import scenario
-from pitfall_lab.harness import runrecord
 from pitfall_lab.catalogue.text import shorten
+from pitfall_lab.harness import runrecord
 
 VERDICT = {  # (variant kind, every test passed) -> what it means
     ("repro", True): "reproduced", ("repro", False): "**NOT REPRODUCED**",

@@ -161,6 +161,20 @@ def load(path: str | Path) -> dict:
     return record
 
 
+# What a child pytest of the lab's own tests needs beyond the lab itself (its test extra); the
+# import name of each, and the package that provides it.
+TEST_TOOLS = {"pytest": "pytest", "xdist": "pytest-xdist", "pytest_repeat": "pytest-repeat",
+              "hypothesis": "hypothesis", "port_for": "port-for"}
+INSTALL_TESTS = "pip install 'flask-sqlalchemy-pitfall-lab[test,servers]'"
+
+
+def missing_test_tools() -> list[str]:
+    """The packages of the lab's test extra that this environment lacks."""
+    from importlib.util import find_spec
+
+    return [package for module, package in TEST_TOOLS.items() if find_spec(module) is None]
+
+
 class ChildPytestError(RuntimeError):
     """The child pytest wrote no record (it could not start, or ran over its time)."""
 
