@@ -146,6 +146,31 @@ def test_stress_takes_a_code():
     assert "create_all_before_models::test_" in result.stdout
 
 
+@pytest.mark.parametrize("args", [["run", "S05"], ["stress", "S05"], ["demo", "S05"]],
+                         ids=lambda a: a[0])
+def test_without_the_test_tools_the_commands_that_run_tests_say_what_to_install(args,
+                                                                              monkeypatch):
+    from click.testing import CliRunner
+
+    from pitfall_lab import cli
+
+    monkeypatch.setattr(runrecord, "missing_test_tools", lambda: ["pytest-repeat"])
+    result = CliRunner().invoke(cli.main, args)
+    assert result.exit_code == 2
+    assert result.output == (f"pitfall-lab: {args[0]} runs the lab's tests, which need "
+                             "pytest-repeat: pip install "
+                             "'flask-sqlalchemy-pitfall-lab[test,servers]'\n")
+
+
+def test_a_root_without_a_catalogue_is_one_line(tmp_path):
+    result = procs.run(["pitfall-lab", "list"], cwd=tmp_path,
+                       env={"PITFALL_LAB_ROOT": str(tmp_path)})
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (f"pitfall-lab: PITFALL_LAB_ROOT={tmp_path}: no scenarios/ folder "
+                             "there; set PITFALL_LAB_ROOT to a checkout of the lab, or reinstall "
+                             "it: pip install flask-sqlalchemy-pitfall-lab\n")
+
+
 def test_version_names_the_installed_lab():
     from importlib.metadata import version
 
