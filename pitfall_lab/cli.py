@@ -6,6 +6,7 @@ import re
 import sys
 import textwrap
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import click
@@ -43,7 +44,7 @@ def _load(sid: str) -> scenario.Scenario:
 
 
 @click.group()
-@click.version_option(package_name="flask-sqlalchemy-pitfall-lab", prog_name="pitfall-lab")
+@click.version_option(version("flask-sqlalchemy-pitfall-lab"), prog_name="pitfall-lab")  # click 7 too
 def main():
     """Runnable evidence of the failures of Flask + Flask-SQLAlchemy + SQLAlchemy."""
     try:
