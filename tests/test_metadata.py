@@ -80,6 +80,55 @@ def test_a_broken_file_fails_in_one_line_naming_the_field(lab, edit, message):
     assert message in str(caught.value)
 
 
+DOCTOR = """
+[doctor]
+name = "demo-check"
+level = "warning"
+title = "A demo check"
+hint = "Do the other thing"
+"""
+
+
+def test_the_doctor_and_the_runtime_texts_load(lab):
+    s = scenario.load_file(lab(GOOD + DOCTOR + '\n[guard]\nmessage = "process {pid} did it"\n'
+                                               'fix = "do not"\n\n[explain]\nconfirm = "run it"\n'))
+    assert (s.doctor.id, s.doctor.level, s.doctor.title, s.doctor.uncovered) == (
+        "S99-demo-check", scenario.Level.WARNING, "A demo check", "")
+    assert (s.guard.fields, s.guard.fix, s.plugin, s.confirm) == ({"pid"}, "do not", None, "run it")
+    s = scenario.load_file(lab(GOOD + '[doctor]\nuncovered = "it shows only at night"\n'))
+    assert (s.doctor.id, s.doctor.level, s.doctor.uncovered) == (
+        "S99-not-covered", scenario.Level.INFO, "it shows only at night")
+    assert [level.value for level in scenario.Level] == ["info", "warning", "error"]
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda t: t.replace('"warning"', '"fatal"'),
+     "demo.toml: doctor.level: 'fatal' is not one of info, warning, error"),
+    (lambda t: t.replace('name = "demo-check"', 'name = "Demo check"'),
+     "demo.toml: doctor.name: 'Demo check' does not match"),
+    (lambda t: t.replace('name = "demo-check"\n', ""), "demo.toml: doctor.name: missing (or say why"),
+    (lambda t: t + 'uncovered = "no check yet"\n',
+     "demo.toml: doctor.hint: a check (name, level, title, hint) or uncovered, not both"),
+    (lambda t: t.replace('title = "A demo check"', 'title = """A demo\ncheck"""'),
+     "demo.toml: doctor.title: must be one line"),
+    (lambda t: t.replace(DOCTOR, "").replace('code = "S99"', 'code = "S99"\ndoctor = "S99-x"'),
+     "demo.toml: doctor: must be a [doctor] table"),
+    (lambda t: t + '\n[guard]\nmessage = "process {} did it"\n',
+     "demo.toml: guard.message: name every {field}"),
+    (lambda t: t + '\n[guard]\nmessage = "process {pid did it"\n',
+     "demo.toml: guard.message: not a format string"),
+    (lambda t: t + '\n[plugin]\nmessage = "it failed"\ncolour = "red"\n',
+     "demo.toml: plugin.colour: unknown field"),
+    (lambda t: t + '\n[explain]\nconfirm = ""\n', "demo.toml: explain.confirm: must be a non-empty"),
+], ids=["level", "name", "no-name", "both", "two-lines", "not-a-table", "positional",
+        "unclosed", "unknown", "empty"])
+def test_a_broken_doctor_or_runtime_table_fails_in_one_line(lab, edit, message):
+    with pytest.raises(scenario.MetadataError) as caught:
+        scenario.load_file(lab(edit(GOOD + DOCTOR)))
+    assert len(str(caught.value).splitlines()) == 1
+    assert message in str(caught.value)
+
+
 def test_a_case_with_no_symptom_for_these_versions_is_an_error(lab):
     s = scenario.load_file(lab(GOOD.replace('case = "run"', 'case = "run"\nwhen = ["flask<0.1"]')))
     with pytest.raises(LookupError, match="0 symptoms for case 'run' match"):

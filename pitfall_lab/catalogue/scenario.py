@@ -5,8 +5,10 @@ file and the field.
 """
 from __future__ import annotations
 
+import enum
 import re
 import shutil
+import string
 import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -31,6 +33,28 @@ SERVERS = {"postgresql", "mariadb", "redis", "uwsgi", "gunicorn"}
 # Context cues a pasted error can carry (pitfall_lab.explain.CUES recognises each).
 CUES = ("uwsgi", "gunicorn", "celery", "rq", "reloader", "unittest", "threads", "cron", "fork",
         "pytest")
+
+
+class Level(str, enum.Enum):
+    """How much a doctor finding weighs ([doctor] level): the gate's --fail-level, the table,
+    the JSON and SARIF all use these, from the lowest to the highest."""
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+    @property
+    def rank(self) -> int:
+        return list(Level).index(self)
+
+
+CHECK_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+UNCOVERED_NAME = "not-covered"
 
 
 class MetadataError(Exception):
@@ -103,6 +127,30 @@ class Reported:
 
 
 @dataclass(frozen=True)
+class Doctor:
+    """[doctor]: the doctor check that covers the scenario (its id is ``<code>-<name>``), or
+    ``uncovered``: why none does and what would; then the doctor's verdict is "could not
+    check" with that reason, at level info."""
+    id: str
+    level: Level
+    title: str
+    hint: str  # the fix in a few words; the doctor adds `pitfall-lab show <id>`
+    uncovered: str = ""
+
+
+@dataclass(frozen=True)
+class Alert:
+    """[guard] or [plugin]: what a runtime detector says when it catches the pitfall: a
+    message with {named} fields that the detector fills in, and the fix."""
+    message: str
+    fix: str = ""
+
+    @property
+    def fields(self) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(self.message) if name}
+
+
+@dataclass(frozen=True)
 class Variant:
     scenario: str
     kind: str  # "repro" or "fix"
@@ -141,6 +189,10 @@ class Scenario:
     reported: tuple[Reported, ...] = ()
     skips: tuple[Skip, ...] = ()
     family: str = ""  # an error several scenarios end in ("no such table"): show lists them all
+    doctor: Doctor | None = None
+    guard: Alert | None = None  # the runtime guard's warning
+    plugin: Alert | None = None  # the pytest plugin's --pitfall-lab gate
+    confirm: str = ""  # [explain] confirm: how to confirm it, where the doctor cannot
 
     @property
     def variants(self) -> tuple[Variant, ...]:
@@ -288,6 +340,66 @@ def _skip(f: _Fields) -> Skip:
     return Skip(f.str("reason"), _when(f, required=True), _where(f))
 
 
+def _one_line(f: _Fields, name: str, **kw) -> str:
+    value = f.str(name, **kw)
+    if "\n" in value:
+        f.fail(name, "must be one line")
+    return value
+
+
+def _table(f: _Fields, name: str) -> _Fields | None:
+    if name not in f.table:
+        return None
+    if not isinstance(f.table[name], dict):
+        f.fail(name, f"must be a [{name}] table")
+    return _Fields(f.source, f.table[name], f"{f.where}{name}.")
+
+
+def _doctor(f: _Fields, code: str) -> Doctor | None:
+    d = _table(f, "doctor")
+    if d is None:
+        return None
+    d.only({"name", "level", "title", "hint", "uncovered"})
+    if "uncovered" in d.table:
+        check = sorted({"name", "level", "title", "hint"} & set(d.table))
+        if check:
+            d.fail(check[0], "a check (name, level, title, hint) or uncovered, not both")
+        return Doctor(f"{code}-{UNCOVERED_NAME}", Level.INFO, "", "",
+                      _one_line(d, "uncovered"))
+    if "name" not in d.table:
+        d.fail("name", "missing (or say why no check covers it: uncovered = \"...\")")
+    name = d.str("name", pattern=CHECK_NAME)
+    if name == UNCOVERED_NAME:
+        d.fail("name", f"{name!r} is the name of a scenario no check covers")
+    level = d.str("level")
+    if level not in {v.value for v in Level}:
+        d.fail("level", f"{level!r} is not one of {', '.join(v.value for v in Level)}")
+    return Doctor(f"{code}-{name}", Level(level), _one_line(d, "title"), _one_line(d, "hint"))
+
+
+def _alert(f: _Fields, name: str) -> Alert | None:
+    a = _table(f, name)
+    if a is None:
+        return None
+    a.only({"message", "fix"})
+    message = _one_line(a, "message")
+    try:
+        fields = list(string.Formatter().parse(message))
+    except ValueError as exc:
+        a.fail("message", f"not a format string ({exc})")
+    if any(field == "" or (field and not field.isidentifier()) for _, field, _, _ in fields):
+        a.fail("message", "name every {field}: {pid}, not {} or {0}")
+    return Alert(message, _one_line(a, "fix", default=""))
+
+
+def _explain(f: _Fields) -> str:
+    e = _table(f, "explain")
+    if e is None:
+        return ""
+    e.only({"confirm"})
+    return _one_line(e, "confirm")
+
+
 _loaded: dict[tuple, Scenario] = {}
 
 
@@ -309,7 +421,7 @@ def _parse(path: Path) -> Scenario:
     f = _Fields(path, data)
     f.only({"id", "code", "title", "sources", "cause", "root_cause", "symptoms", "repros",
             "fixes", "catches", "references", "servers", "tell", "cues", "reported", "skips",
-            "family"})
+            "family", "doctor", "guard", "plugin", "explain"})
     sid = f.str("id", pattern=ID_NAME)
     if sid != path.stem:
         f.fail("id", f"{sid!r} differs from the file name {path.stem!r}")
@@ -354,6 +466,10 @@ def _parse(path: Path) -> Scenario:
         source=path,
         skips=tuple(_skip(t) for t in f.tables("skips")) if "skips" in f.table else (),
         family=f.str("family", default=""),
+        doctor=_doctor(f, f.table["code"]),  # after code=, which checked it
+        guard=_alert(f, "guard"),
+        plugin=_alert(f, "plugin"),
+        confirm=_explain(f),
     )
 
 
@@ -371,7 +487,7 @@ CODE_NAME = re.compile(r"^[Ss]\d\d[a-z]?$")
 
 
 def load(name: str) -> Scenario:
-    """A scenario by its id (``create_all_before_models``) or its code (``S16``, ``s16``)."""
+    """A scenario by its id (its file's name) or its code, in either case (``Snn``, ``snn``)."""
     if CODE_NAME.match(name):
         found = [s for s in load_all().values() if s.code.lower() == name.lower()]
         if found:
