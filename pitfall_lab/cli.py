@@ -248,10 +248,13 @@ def explain(source, as_json, top):
 @click.option("--json", "as_json", is_flag=True, help="the results as JSON, alone on stdout")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "sarif"]), default="table",
               show_default=True)
-@click.option("--select", metavar="IDS", help="run only these checks (ids or codes, "
-              "comma-separated: S07,S09); the others are listed as skipped")
-@click.option("--fail-level", type=click.Choice(["error", "warning", "info"]), default="error",
-              show_default=True, help="the lowest level of a finding that makes the exit 1")
+@click.option("--select", metavar="IDS", help="run only these checks, and only the probes they "
+              "need (ids or scenario codes, comma-separated, as --list-checks names them); the "
+              "others are listed as skipped")
+@click.option("--fail-level",
+              type=click.Choice([level.value for level in reversed(scenario.Level)]),
+              default=scenario.Level.ERROR.value, show_default=True,
+              help="the lowest level of a finding that makes the exit 1")
 @click.option("--quiet", is_flag=True, help="print nothing when nothing is found")
 @click.option("--show-silenced", is_flag=True, help="list the silenced findings too")
 @click.option("--baseline", "baseline_path", metavar="FILE", type=click.Path(dir_okay=False),
@@ -266,18 +269,19 @@ def doctor(path, app, dburi, as_json, fmt, select, fail_level, quiet, show_silen
     input. Configuration: [tool.pitfall-lab] in the project's pyproject.toml (ignore,
     per-path-ignores) and `# pitfall-lab: ignore[ID]` on a finding's line."""
     from pitfall_lab import doctor as lab_doctor
-    from pitfall_lab.doctor import gate, output
+    from pitfall_lab.doctor import gate, output, registry
 
-    if list_checks:
-        click.echo(output.list_checks(), nl=False)
-        return
     try:
+        if list_checks:
+            click.echo(output.list_checks(), nl=False)
+            return
         chosen = gate.resolve(select.split(","), "--select") if select else None
         config = gate.read_config(Path(path))
         baseline = gate.read_baseline(Path(baseline_path)) if baseline_path else None
         report = lab_doctor.examine(path, app=app, dburi=dburi, select=chosen)
         gated = gate.apply(report, config, chosen, baseline, fail_level)
-    except (lab_doctor.BadProject, gate.ConfigError) as exc:
+    except (lab_doctor.BadProject, gate.ConfigError, registry.RegistryError,
+            scenario.MetadataError) as exc:
         _fail(str(exc))
     if write_baseline:
         count = gate.write_baseline(report, gated, Path(write_baseline))

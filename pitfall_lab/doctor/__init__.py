@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from pitfall_lab.catalogue import scenario
 from pitfall_lab.harness import procs
-from pitfall_lab.doctor import checks
 from pitfall_lab.doctor import project as proj
+from pitfall_lab.doctor import registry
+from pitfall_lab.doctor.registry import Result
 
 SCRIPT_TIMEOUT = 20.0
 
@@ -32,11 +32,11 @@ class Report:
     root: Path
     app: str | None
     database: str
-    results: list[checks.Result]
+    results: list[Result]
 
     @property
-    def found(self) -> list[checks.Result]:
-        return [r for r in self.results if r.verdict == checks.FOUND]
+    def found(self) -> list[Result]:
+        return [r for r in self.results if r.verdict == registry.FOUND]
 
 
 @contextlib.contextmanager
@@ -90,16 +90,12 @@ def _probe(copy: Path, db: str, args: list[str], timeout: float = 60,
         path.with_name(path.name + ".crossed").unlink(missing_ok=True)
 
 
-SCRIPT_CHECKS = {"S03-script-import", "S04-outside-app-context", "S07-connection-before-fork",
-                 "S07b-sqlite-connection-before-fork"}
-
-
 def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
             select: set[str] | None = None) -> Report:
     """Run the checks (those in ``select``, if given) on the project at ``path``; BadProject for
     a path that is not one, an app that cannot be found, or one that raises while it loads.
-    The app is always loaded: that is how the project is found. The import check and the
-    scripts run only when a selected check needs them."""
+    The app is always loaded: that is how the project is found. The other probes run only when
+    a selected check needs them (registry.probes_for)."""
     from pitfall_lab.guard import observe
 
     problem = observe.unsupported()
@@ -110,10 +106,10 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
     except proj.NotAProject as exc:
         raise BadProject(f"not a project: {exc}") from None
     app = app or os.environ.get("FLASK_APP")
-    wants_scripts = select is None or bool(select & SCRIPT_CHECKS)
-    runs = {c.target: c for c in project.commands} if wants_scripts else {}
+    probes = registry.probes_for(select)
+    runs = {c.target: c for c in project.commands} if "scripts" in probes else {}
     as_modules = {c.target for c in project.commands if c.kind == "module"}
-    for script in project.scripts if wants_scripts else ():
+    for script in project.scripts if "scripts" in probes else ():
         module = script.removesuffix(".py").replace("/", ".")
         if script not in runs and module not in as_modules \
                 and not proj.starts_a_server(project, script):
@@ -129,31 +125,18 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
                 url_env = True
                 load = _probe(copy, fresh(), ["load", *([app] if app else [])])
             _raise_for(load, app, project.root)
-            modules = project.modules if select is None or "S02-circular-import" in select \
-                else []
-            importing = pool.submit(_probe, copy, fresh(), ["imports", *modules],
-                                    url_env=url_env)
+            importing = pool.submit(_probe, copy, fresh(), ["imports", *project.modules],
+                                    url_env=url_env) if "imports" in probes else None
             running = {name: pool.submit(_run, copy, fresh(), command, url_env)
                        for name, command in runs.items()}
-            imports = importing.result().get("imports", {})
+            imports = importing.result().get("imports", {}) if importing else {}
             scripts = {name: future.result() for name, future in running.items()}
             handed = fresh.handed
 
     def dialect_of(url: str) -> str:  # the app's own URL, or a throwaway one we gave it
         return _dialect(dburi or "sqlite" if url in handed else url)
-    results = (checks.import_time(load, project)
-               + checks.before_fork(load, scripts, project, dialect_of)
-               + checks.shared_base(load, project) + checks.circular(imports)
-               + checks.scripts(scripts, project) + checks.pre_ping(load, dialect_of)
-               + checks.rq(project))
-    if select is None:
-        results += [checks.Result(checks.Check(f"{scenario.load(sid).code}-not-covered", sid,
-                                               "info", "No check covers this pitfall yet", ""),
-                                  checks.COULD_NOT, why) for sid, why in checks.UNCOVERED.items()]
-    else:
-        results = [r for r in results if r.check.id in select]
-    order = {sid: n for n, sid in enumerate(scenario.load_all())}
-    results.sort(key=lambda r: (order.get(r.check.scenario, 99), r.check.id))
+    seen = registry.Seen(project, load, imports, scripts, dialect_of)
+    results = registry.run(seen, select)
     where = (dburi and _hide(dburi)) or "a temporary SQLite file per probe"
     return Report(project.root, (load.get("app") or {}).get("name"), where, results)
 
@@ -177,9 +160,11 @@ def _run(copy: Path, db: str, command: proj.Command, url_env: bool) -> dict:
 
 def _raise_for(load: dict, app: str | None, root: Path) -> None:
     """One line for an app that cannot be examined; none for one that fails to import because
-    of a circular import, which is itself the finding (S02)."""
+    of a circular import, which is itself a finding (checks.imports)."""
+    from pitfall_lab.doctor.checks.imports import CIRCULAR
+
     error = load.get("error")
-    if not error or "partially initialized module" in error.get("text", error["line"]):
+    if not error or CIRCULAR in error.get("text", error["line"]):
         return
     if error["type"] == "NoAppException":
         raise BadProject(f"no app found in {root}"

@@ -2,8 +2,9 @@
 (pyproject's [tool.pitfall-lab], an inline comment), which are already known (a baseline), and
 which level fails the run (--fail-level).
 
-A check is named by its id (S09-import-time-write) or by its scenario code alone (S09), the same
-in the table, the JSON, the SARIF, the config and the comments.
+A check is named by its id (``<code>-<name>``) or by its scenario code alone, the same in the
+table, the JSON, the SARIF, the config and the comments; every scenario has one, those no check
+covers included (pitfall_lab.doctor.registry).
 """
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pitfall_lab.doctor import Report, checks
+from pitfall_lab.doctor import Report, registry
+from pitfall_lab.doctor.registry import Level, Result
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-LEVELS = ("info", "warning", "error")
 CONFIG_KEYS = {"ignore", "per-path-ignores"}
 INLINE = re.compile(r"#\s*pitfall-lab:\s*ignore\[([^\]]*)\]")
 BASELINE_FORMAT = 1
@@ -35,9 +36,9 @@ class ConfigError(ValueError):
 def known_names() -> dict[str, list[str]]:
     """Every accepted name, to the check ids it stands for: the id, and the scenario code."""
     names: dict[str, list[str]] = {}
-    for check in checks.CHECKS:
+    for check in registry.checks():
         names.setdefault(check.id, []).append(check.id)
-        names.setdefault(check.id.split("-", 1)[0], []).append(check.id)
+        names.setdefault(check.code, []).append(check.id)
     return names
 
 
@@ -87,7 +88,7 @@ def read_config(root: Path) -> Config:
                    for pattern, ids in per_path.items()])
 
 
-def fingerprint(report: Report, result: checks.Result) -> str:
+def fingerprint(report: Report, result: Result) -> str:
     """Stable across unrelated edits: the check, the file, and the text of the line the finding
     points at (not its number), so that lines inserted above it change nothing."""
     path, line = result.location or ("", 0)
@@ -100,7 +101,7 @@ def fingerprint(report: Report, result: checks.Result) -> str:
                           .encode()).hexdigest()
 
 
-def silenced_by(report: Report, result: checks.Result, config: Config) -> str | None:
+def silenced_by(report: Report, result: Result, config: Config) -> str | None:
     """Why a finding is silenced: the config's ignore, a per-path ignore, or the comment on the
     line it points at; None when it is not."""
     if result.check.id in config.ignore:
@@ -125,22 +126,21 @@ def silenced_by(report: Report, result: checks.Result, config: Config) -> str | 
 @dataclass
 class Gated:
     """The report after the gate: what counts, what was silenced, what the baseline knew."""
-    findings: list[checks.Result]
-    silenced: list[tuple[checks.Result, str]]
-    known: list[checks.Result]
+    findings: list[Result]
+    silenced: list[tuple[Result, str]]
+    known: list[Result]
     gone: int  # baseline entries no longer found
     skipped: list[str]  # checks --select left out
-    fail_level: str
+    fail_level: Level
 
     @property
-    def failing(self) -> list[checks.Result]:
-        return [r for r in self.findings
-                if LEVELS.index(r.check.level) >= LEVELS.index(self.fail_level)]
+    def failing(self) -> list[Result]:
+        return [r for r in self.findings if r.check.level.rank >= self.fail_level.rank]
 
 
 def apply(report: Report, config: Config, select: set[str] | None = None,
-          baseline: set[str] | None = None, fail_level: str = "error") -> Gated:
-    skipped = sorted(c.id for c in checks.CHECKS if select is not None and c.id not in select)
+          baseline: set[str] | None = None, fail_level: str | Level = Level.ERROR) -> Gated:
+    skipped = sorted(c.id for c in registry.checks() if select is not None and c.id not in select)
     findings, silenced, known = [], [], []
     seen = set()
     for result in report.found:  # examine(select=...) left out the other checks' results
@@ -152,7 +152,7 @@ def apply(report: Report, config: Config, select: set[str] | None = None,
         seen.add(print_)
         (known if baseline is not None and print_ in baseline else findings).append(result)
     gone = len(baseline - seen) if baseline is not None else 0
-    return Gated(findings, silenced, known, gone, skipped, fail_level)
+    return Gated(findings, silenced, known, gone, skipped, Level(fail_level))
 
 
 def write_baseline(report: Report, gated: Gated, path: Path) -> int:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import click
 
 from pitfall_lab.catalogue import scenario
-from pitfall_lab.doctor import Report, checks, gate
+from pitfall_lab.doctor import Report, gate, registry
+from pitfall_lab.doctor.registry import Level
 
 FORMAT = 1
-COLOUR = {checks.FOUND: "red", checks.NOT_FOUND: "green", checks.NOT_APPLICABLE: None,
-          checks.COULD_NOT: "yellow"}
+COLOUR = {registry.FOUND: "red", registry.NOT_FOUND: "green", registry.NOT_APPLICABLE: None,
+          registry.COULD_NOT: "yellow"}
+SARIF_LEVEL = {Level.ERROR: "error", Level.WARNING: "warning", Level.INFO: "note"}
 
 
 def table(report: Report, gated: gate.Gated, show_silenced: bool = False) -> str:
-    codes = {s.id: s.code for s in scenario.load_all().values()}
     silenced = {id(r): why for r, why in gated.silenced}
     known = {id(r) for r in gated.known}
     lines = [f"pitfall-lab doctor {report.root}",
@@ -26,17 +27,17 @@ def table(report: Report, gated: gate.Gated, show_silenced: bool = False) -> str
                    else r.verdict)
         colour = COLOUR.get(verdict) if verdict == r.verdict else None
         where = f"  {r.location[0]}:{r.location[1]}" if r.location else ""
-        lines.append(f"{codes.get(r.check.scenario, '?'):<5}"
+        lines.append(f"{r.check.code:<5}"
                      f"{click.style(f'{verdict:<15}', fg=colour)} {r.check.id:<34} "
                      f"{r.message}{where}")
         if id(r) in silenced:
             lines.append(f"{'':20} silenced by {silenced[id(r)]}")
-        elif r.verdict == checks.FOUND and id(r) not in known:
+        elif r.verdict == registry.FOUND and id(r) not in known:
             lines += [f"{'':20} {e}" for e in r.evidence]
             lines.append(f"{'':20} fix: {r.check.hint}")
     counts = {v: sum(r.verdict == v for r in report.results) for v in COLOUR}
-    counts[checks.FOUND] = len(gated.findings)
-    summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n or v == checks.FOUND)
+    counts[registry.FOUND] = len(gated.findings)
+    summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n or v == registry.FOUND)
     extra = [f"{len(gated.silenced)} silenced" if gated.silenced else "",
              f"{len(gated.known)} in the baseline, {gated.gone} baseline entries gone"
              if gated.known or gated.gone else ""]
@@ -47,12 +48,13 @@ def table(report: Report, gated: gate.Gated, show_silenced: bool = False) -> str
 
 
 def list_checks() -> str:
-    return "\n".join(f"{c.id:<34} {c.level:<8} {c.title}\n{'':34} hint: {c.hint}"
-                     for c in checks.CHECKS) + "\n"
+    """Every check, one per scenario: id, level, title, then the hint, or why none covers it."""
+    return "\n".join(f"{c.id:<34} {c.level:<8} {c.title}\n{'':34} "
+                     + (f"hint: {c.hint}" if c.covered else f"could not check: {c.uncovered}")
+                     for c in registry.checks()) + "\n"
 
 
 def as_json(report: Report, gated: gate.Gated | None = None) -> dict:
-    codes = {s.id: s.code for s in scenario.load_all().values()}
     silenced = {id(r): why for r, why in (gated.silenced if gated else [])}
     known = {id(r) for r in (gated.known if gated else [])}
     return {"format": FORMAT, "project": str(report.root), "app": report.app,
@@ -61,11 +63,12 @@ def as_json(report: Report, gated: gate.Gated | None = None) -> dict:
                         "silenced": len(silenced), "in_baseline": len(known),
                         "baseline_gone": gated.gone if gated else 0,
                         "skipped": gated.skipped if gated else [],
-                        "fail_level": gated.fail_level if gated else "error"},
+                        "fail_level": (gated.fail_level if gated else Level.ERROR).value},
             "results": [{"id": r.check.id, "scenario": r.check.scenario,
-                         "code": codes.get(r.check.scenario), "verdict": r.verdict,
+                         "code": r.check.code, "verdict": r.verdict,
                          "silenced": silenced.get(id(r)), "in_baseline": id(r) in known,
-                         "level": r.check.level, "message": r.message, "hint": r.check.hint,
+                         "level": r.check.level.value, "message": r.message,
+                         "hint": r.check.hint,
                          "evidence": r.evidence,
                          "location": ({"path": r.location[0], "line": r.location[1]}
                                       if r.location else None)}
@@ -73,17 +76,21 @@ def as_json(report: Report, gated: gate.Gated | None = None) -> dict:
 
 
 def sarif(report: Report, gated: gate.Gated | None = None) -> dict:
-    """SARIF 2.1.0: one rule per check, one result per finding that is not silenced, each with
-    a location in the project (relative path, start line) and a fingerprint that ignores line
-    numbers; with a baseline, each says whether it is new."""
+    """SARIF 2.1.0: one rule per check (every scenario's, those no check covers included), one
+    result per finding that is not silenced, each with a location in the project (relative
+    path, start line) and a fingerprint that ignores line numbers; with a baseline, each says
+    whether it is new."""
     scenarios = scenario.load_all()
+    every = registry.checks()
     rules = [{"id": c.id, "name": c.id.split("-", 1)[1].replace("-", " "),
               "shortDescription": {"text": c.title},
-              "fullDescription": {"text": f"{scenarios[c.scenario].cause} {c.hint}"},
+              "fullDescription": {"text": f"{scenarios[c.scenario].cause} "
+                                          + (c.hint if c.covered else
+                                             f"The doctor does not check it: {c.uncovered}.")},
               "helpUri": scenarios[c.scenario].references[0],
-              "defaultConfiguration": {"level": c.level if c.level != "info" else "note"}}
-             for c in checks.CHECKS]
-    index = {c.id: n for n, c in enumerate(checks.CHECKS)}
+              "defaultConfiguration": {"level": SARIF_LEVEL[c.level]}}
+             for c in every]
+    index = {c.id: n for n, c in enumerate(every)}
     results = []
     shown = gated.findings + gated.known if gated else report.found
     known = {id(r) for r in (gated.known if gated else [])}
@@ -91,7 +98,7 @@ def sarif(report: Report, gated: gate.Gated | None = None) -> dict:
         path, line = r.location or (_first_source(report), 1)
         results.append({
             "ruleId": r.check.id, "ruleIndex": index[r.check.id],
-            "level": r.check.level if r.check.level != "info" else "note",
+            "level": SARIF_LEVEL[r.check.level],
             "message": {"text": f"{r.message}. {r.check.hint}"},
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": path},
                                                 "region": {"startLine": line}}}],

@@ -1,0 +1,24 @@
+"""The doctor's checks, one module per area; each module registers its check functions with
+:func:`pitfall_lab.doctor.registry.register`, naming the scenario codes they give a verdict on
+and the probes they need. Their titles, levels and hints are the scenarios' metadata.
+
+- ``imports``: what runs while the app loads, and each module imported on its own;
+- ``scripts``: the scripts that cron or a Procfile runs, run as they run them;
+- ``fork``: connections open when a process forks;
+- ``models``: SQLAlchemy instances and their declarative bases;
+- ``jobs``: rq, its workers and its jobs;
+- ``engine``: the options of the app's engines.
+
+A new area is a new module here, imported below.
+"""
+from __future__ import annotations
+
+from pitfall_lab.doctor.checks import engine, fork, imports, jobs, models, scripts  # noqa: F401
+
+
+def __getattr__(name: str):
+    # CHECKS: the checks that cover a scenario, as tools/doctor_recall.py reads them.
+    if name == "CHECKS":
+        from pitfall_lab.doctor import registry
+        return [c for c in registry.checks() if c.covered]
+    raise AttributeError(name)

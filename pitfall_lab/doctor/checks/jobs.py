@@ -1,0 +1,25 @@
+"""rq: what its jobs receive (only a run shows it: the pytest plugin's gate) and the app
+context its worker runs them in."""
+from __future__ import annotations
+
+from pitfall_lab.doctor import project as proj
+from pitfall_lab.doctor.checks._common import (COULD_NOT, FOUND, NOT_APPLICABLE, NOT_FOUND,
+                                               Check, Result, Seen, register)
+
+
+@register(needs={"source"}, argument="S10", worker="S11")
+def rq(seen: Seen, argument: Check, worker: Check) -> list[Result]:
+    project = seen.project
+    if not proj.uses_rq(project):
+        return [Result(c, NOT_APPLICABLE, "the project does not use rq")
+                for c in (argument, worker)]
+    out = [Result(argument, COULD_NOT, "which arguments jobs get shows only when they are "
+                                       "enqueued: run your tests with `pytest --pitfall-lab`")]
+    found = proj.worker_under_one_context(project)
+    if found:
+        path, line = found.rsplit(":", 1)
+        out.append(Result(worker, FOUND, "worker.work() runs inside one app context", [found],
+                          (path, int(line))))
+    else:
+        out.append(Result(worker, NOT_FOUND, "no worker runs inside an app context"))
+    return out
