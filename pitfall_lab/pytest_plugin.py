@@ -7,11 +7,14 @@ catalogue's pitfalls gets a short "pitfall-lab" section next to its traceback
 
 With ``--pitfall-lab``, the suite's own runs gate on the pitfalls only a run can show:
 
-- S10: a test that enqueues an ORM instance as an rq job argument fails, at the enqueue;
-- S11: a test that leaves a Session in a failed transaction (a flush failed and nobody rolled
-  back) gets an error at its teardown;
-- S09: database writes or DDL while the test modules were being imported (the app's import-time
+- a test that enqueues an ORM instance as an rq job argument fails, at the enqueue;
+- a test that leaves a Session in a failed transaction (a flush failed and nobody rolled back)
+  gets an error at its teardown;
+- database writes or DDL while the test modules were being imported (the app's import-time
   work) are listed at the end, with the line of code that issued them, and fail the run.
+
+What each of them detects, and the scenario it names, is ``pitfall_lab.guard.detectors``; the
+texts are the scenarios' metadata.
 """
 from __future__ import annotations
 
@@ -25,14 +28,18 @@ class PitfallError(AssertionError):
 
 
 def pytest_addoption(parser):
+    from pitfall_lab.guard import detectors
+
     parser.getgroup("pitfall-lab").addoption(
         "--pitfall-lab-guard", nargs="?", const="warn", choices=("warn", "strict"),
         help="install pitfall_lab.guard: warn (or, =strict, raise) when a pooled connection is "
-             "used across a fork (S07, S07b) or a Session by two threads at once (S08)")
+             "used across a fork or a Session by two threads at once "
+             f"({', '.join(detectors.codes('guard'))})")
     parser.getgroup("pitfall-lab").addoption(
         "--pitfall-lab", action="store_true",
-        help="fail on the catalogue's pitfalls as they happen: ORM instances as rq job arguments "
-             "(S10), sessions left in a failed transaction (S11), database writes at import (S09)")
+        help="fail on the catalogue's pitfalls as they happen: ORM instances as rq job arguments, "
+             "sessions left in a failed transaction, database writes at import "
+             f"({', '.join(detectors.codes('plugin'))})")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -98,20 +105,14 @@ class Gate:
             from rq.job import Job
         except ImportError:  # no rq: nothing to watch
             return
-        from sqlalchemy import inspect
-        from sqlalchemy.orm import InstanceState
+        from pitfall_lab.guard import detectors
 
         create = Job.create.__func__
 
         def checked_create(cls, func, args=None, kwargs=None, *rest, **options):
-            for value in [*(args or ()), *(kwargs or {}).values()]:
-                if isinstance(inspect(value, raiseerr=False), InstanceState):
-                    name = getattr(func, "__name__", func)
-                    raise PitfallError(
-                        f"S10 orm_object_job_arg: {name} is enqueued with a "
-                        f"{type(value).__name__} instance, which reaches the job pickled and "
-                        "detached; pass its id and load it in the job. See `pitfall-lab show "
-                        "orm_object_job_arg`.")
+            finding = detectors.orm_instance_as_job_argument(func, args, kwargs)
+            if finding:
+                raise PitfallError(finding.message)
             return create(cls, func, args, kwargs, *rest, **options)
 
         Job.create = classmethod(checked_create)
@@ -123,24 +124,21 @@ class Gate:
     def pytest_runtest_teardown(self, item):
         from sqlalchemy.orm import session as orm_session
 
+        from pitfall_lab.guard import detectors
+
         for session in list(getattr(orm_session, "_sessions", {}).values()):
-            transaction = session.get_transaction()
-            if transaction is not None and not transaction.is_active \
-                    and id(session) not in self.reported:
-                self.reported.add(id(session))
-                pytest.fail(
-                    "S11 poisoned_session_jobs: this test left a Session in a failed transaction "
-                    "(a flush failed and nothing rolled it back); every later use of that session "
-                    "raises PendingRollbackError. Roll back, or give each unit of work its own "
-                    "session. See `pitfall-lab show poisoned_session_jobs`.", pytrace=False)
+            finding = detectors.session_left_failed(session)
+            if finding and finding.key not in self.reported:
+                self.reported.add(finding.key)
+                pytest.fail(finding.message, pytrace=False)
 
     def pytest_terminal_summary(self, terminalreporter):
-        if self.import_writes:
+        from pitfall_lab.guard import detectors
+
+        finding = detectors.writes_at_import(self.import_writes)
+        if finding:
             terminalreporter.section("pitfall-lab", sep="-")
-            terminalreporter.line(
-                f"S09 startup_side_effect: {len(self.import_writes)} database write(s) while the "
-                "test modules were imported: once per worker process in production. See "
-                "`pitfall-lab show startup_side_effect`.")
+            terminalreporter.line(finding.message)
             for write in self.import_writes[:10]:
                 terminalreporter.line(f"  {write}")
 

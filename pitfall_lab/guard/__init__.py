@@ -1,9 +1,12 @@
 """A runtime guard for the pitfalls that show only in the deployed process, the warning
 SQLAlchemy does not give (pymongo's "MongoClient opened before fork" is the model):
 
-- S07 / S07b: a pooled connection used in a process other than the one that opened it (a
-  worker forked by a preloading server, a work horse forked by rq, os.fork in a script);
-- S08: one Session used by two threads at the same time.
+- a pooled connection used in a process other than the one that opened it (a worker forked by
+  a preloading server, a work horse forked by rq, os.fork in a script);
+- one Session used by two threads at the same time.
+
+``guard.detectors`` holds what it detects, each detector registered with the scenarios it
+catches; the warnings' texts are those scenarios' metadata.
 
 Turn it on in the app with one call, ``pitfall_lab.guard.install()`` (``strict=True`` raises
 :class:`PitfallError` instead of warning); in a test suite with ``pytest --pitfall-lab-guard``
@@ -12,8 +15,9 @@ the folder ``python -m pitfall_lab.guard`` prints on PYTHONPATH: its sitecustomi
 guard in every interpreter that starts, a server's workers included. Off, it changes nothing:
 no listener is installed.
 
-May import the catalogue and ``guard.observe`` (what the guard, the plugin's gate and the
-doctor's probe share); it runs inside a user's process, so it imports nothing it does not use.
+May import the catalogue, ``guard.observe`` (what the guard, the plugin's gate and the
+doctor's probe share) and ``guard.detectors``; it runs inside a user's process, so it imports
+nothing it does not use (the catalogue only when it warns).
 """
 from __future__ import annotations
 
@@ -22,17 +26,9 @@ import sys
 import threading
 import warnings
 
-from pitfall_lab.guard import observe
+from pitfall_lab.guard import detectors, observe
 
 ENV = "PITFALL_LAB_GUARD"
-FIXES = {
-    "S07": ("prefork_shared_connection", "dispose the engine in each worker after the fork "
-            "(gunicorn post_fork, uWSGI @postfork, engine.dispose(close=False)), or lazy-apps"),
-    "S07b": ("fork_sqlite", "close the session before forking and dispose the engine in the "
-             "child (engine.dispose(close=False))"),
-    "S08": ("threads_share_session", "use db.session (one per app context) or a "
-            "scoped_session, never one Session kept for every request"),
-}
 _HERE = os.path.dirname(os.path.realpath(__file__))
 _state = {"installed": False, "strict": False, "seen": set()}
 
@@ -45,12 +41,11 @@ class PitfallError(RuntimeError):
     pass
 
 
-def _report(code: str, what: str, key) -> None:
-    if key in _state["seen"]:
+def _report(finding: detectors.Finding | None) -> None:
+    if finding is None or finding.key in _state["seen"]:
         return  # once per connection or session and process: a warning, not a flood
-    _state["seen"].add(key)
-    scenario, fix = FIXES[code]
-    message = f"{code} {scenario}: {what}. Fix: {fix}. See `pitfall-lab show {scenario}`."
+    _state["seen"].add(finding.key)
+    message = finding.message
     if _state["strict"]:
         raise PitfallError(message)
     filename, lineno = observe.user_frame() or ("<unknown>", 0)
@@ -63,22 +58,14 @@ def _stamp(dbapi_connection, connection_record):
         type(dbapi_connection).__module__.startswith("sqlite3")
 
 
-def _check_process(info: dict) -> None:
-    opened_by = info.get("pitfall_lab_pid")
-    if opened_by is not None and opened_by != os.getpid():
-        code = "S07b" if info.get("pitfall_lab_sqlite") else "S07"
-        _report(code, f"process {os.getpid()} uses a pooled connection that process "
-                      f"{opened_by} opened before it forked this one", (os.getpid(), id(info)))
-
-
 def _on_checkout(dbapi_connection, connection_record, proxy):
-    _check_process(connection_record.info)
+    _report(detectors.connection_crossed_fork(connection_record.info))
 
 
 def _on_execute(conn, cursor, statement, parameters, context, executemany):
     # A connection checked out before the fork is used without a new checkout: the statement
     # is where that shows.
-    _check_process(conn.connection.info)
+    _report(detectors.connection_crossed_fork(conn.connection.info))
 
 
 def _on_transaction_create(session, transaction):
@@ -92,11 +79,7 @@ def _on_transaction_end(session, transaction):
 
 
 def _check_thread(session) -> None:
-    owner = session.info.get("pitfall_lab_thread")
-    if owner is not None and owner != threading.get_ident():
-        _report("S08", f"a Session is used by thread {threading.get_ident()} while thread "
-                       f"{owner} is in a transaction on it", (os.getpid(), id(session),
-                                                              threading.get_ident()))
+    _report(detectors.session_used_by_two_threads(session))
 
 
 def _on_orm_execute(state):
