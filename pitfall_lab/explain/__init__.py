@@ -363,15 +363,13 @@ def as_text(matches: list[Match], text: str) -> str:
 
 
 def confirm(sid: str) -> str:
-    """How to confirm the pitfall in the user's own code: the doctor check that covers it."""
-    from pitfall_lab.doctor import checks
-
-    ids = [c.id for c in checks.CHECKS if c.scenario == sid]
-    if sid == "orm_object_job_arg":
-        return "python -m pytest --pitfall-lab (the plugin fails a test that enqueues an ORM " \
-               "instance)"
-    if ids:
-        return f"pitfall-lab doctor PROJECT (check {', '.join(ids)})"
+    """How to confirm the pitfall in the user's own code, from its metadata: [explain] confirm
+    where it says, else the doctor check that covers it ([doctor])."""
+    s = scenario.load_all()[sid]
+    if s.confirm:
+        return s.confirm
+    if s.doctor and not s.doctor.uncovered:
+        return f"pitfall-lab doctor PROJECT (check {s.doctor.id})"
     return "no doctor check covers it yet: the check line above says what to look for"
 
 
