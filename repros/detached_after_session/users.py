@@ -1,0 +1,18 @@
+"""The data layer the report script and the admin commands share: each function opens the app
+context it needs."""
+from app import User, create_app, db
+
+app = create_app()
+
+
+def get_user(user_id):
+    with app.app_context():
+        return User.query.get(user_id)
+
+
+def rename_user(user_id, name):
+    with app.app_context():
+        user = User.query.get(user_id)
+        user.name = name
+        db.session.commit()
+        return user
