@@ -174,6 +174,10 @@ class Evidence:
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]"
                    r"|\x1b")
 _QUOTE = re.compile(r"^[ \t]*> ?")
+# A line an issue tracker or a chat wrapped: `...`, _..._, *...*, **...**, "...", '...'; and a
+# stray backtick left at either end of a multi-line inline-code paste.
+_WRAPPED = re.compile(r"""^(?P<indent>[ \t]*)(?P<mark>\*\*|__|[*_"'])(?P<body>\S.*?\S)(?P=mark)[.,]?\s*$""")
+_TICKS = re.compile(r"^([ \t]*)`{1,2}(?!`)|(?<!`)`{1,2}\s*$")
 _DOCKER = re.compile(r"^(?P<svc>[A-Za-z][\w.-]*?)(?:[-_]\d+)?[ \t]+\| ?(?P<body>.*)$")
 _SYSLOG = re.compile(r"^(?P<ts>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) (?P<host>[\w.-]+) "
                      r"(?P<prog>[\w.\-/@]+?)(?:\[(?P<pid>\d+)\])?: ?(?P<body>.*)$")
@@ -186,7 +190,7 @@ _TB_HEADER = "Traceback (most recent call last):"
 _CAUSE = "The above exception was the direct cause of the following exception:"
 _CONTEXT = "During handling of the above exception, another exception occurred:"
 _SENTENCES = (_TB_HEADER, _CAUSE, _CONTEXT)
-_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>\S.*?))?\s*$')
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in(?: (?P<func>\S.*?))?)?\s*$')
 _FRAME_START = re.compile(r'^\s*File "')
 _CARET = re.compile(r"^\s*[\^~+\-]{1,}\s*$|^\s*\[Previous line repeated \d+ more times?\]\s*$"
                     r"|^\s*\.\.\.\s*$")
@@ -196,7 +200,7 @@ _EXC_ANY = re.compile(r"^(?P<type>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?::[ \t]?(?P<
 _EXC_STRICT = re.compile(
     r"^(?P<type>(?:[a-z_][\w]*\.)+[A-Z]\w*"
     r"|[A-Z]\w*(?:Error|Exception|Warning|Interrupt|Exit|Iteration|Violation|NotFound|Timeout"
-    r"|Shutdown|Impossible)|KeyboardInterrupt|SystemExit|StopIteration)"
+    r"|Shutdown|Impossible)|Exception|KeyboardInterrupt|SystemExit|StopIteration)"
     r"(?::[ \t]?(?P<msg>.*)|[ \t]*)$")
 
 _DBAPI = re.compile(r"^\((?P<type>[A-Za-z_][\w.]*)\) ?(?P<msg>.*)", re.S)
@@ -215,6 +219,8 @@ _CELERY_TASK = re.compile(r"\bTask (?P<name>[\w.]+)\[(?P<id>[^\]]+)\]")
 _FLASK = re.compile(rf"^\[?(?P<ts>{_TS})\]? (?P<level>[A-Z]+) in (?P<logger>[\w.]+): (?P<msg>.*)$")
 _PYLOG = re.compile(r"^(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?P<logger>[^:\s]+):"
                     r"(?P<msg>.*)$")
+_BRACKETED = re.compile(r"^(?P<level>DEBUG|INFO|WARNI(?:NG)?|WARN|ERROR|CRITI(?:CAL)?)\s+\[(?P<logger>"
+                        r"[\w.]+)\] (?P<msg>.*)$")
 _TSLOG = re.compile(rf"^\[?(?P<ts>{_TS})\]?[ \t]*(?P<rest>.*)$")
 _LEVEL = re.compile(rf"(?:^|[\s\[|:/-])(?P<level>{_LEVEL_WORDS})(?=$|[\s\]|:/-])")
 _PID = re.compile(r"^\[(?P<pid>\d+)\]|\bpid[:= ]+(?P<pid2>\d+)|\[(?:pid )?(?P<pid3>\d+)\]")
@@ -245,14 +251,14 @@ _HTTP_STATUS = re.compile(r"\(HTTP/[\d.]+ (?P<status>\d{3})\)")
 _WERKZEUG = re.compile(r"^\s*\* (?P<msg>(?:Restarting with|Running on|Debugger|Serving Flask app|"
                        r"Debug mode|Detected change|Environment|Tip:|Ignoring a call|Serving on)"
                        r".*)$")
-_ACCESS = re.compile(r'^(?P<addr>\S+) - (?:\S+) \[(?P<ts>[^\]]+)\] "(?P<req>[^"]*)" '
-                     r'(?P<status>\d{3}) (?P<size>\S+)')
+_ACCESS = re.compile(r'^(?P<addr>\S*)\s*- (?:\S+ )?\[(?P<ts>[^\]]+)\] "(?P<req>[^"]*)" '
+                     r'(?P<status>\d{3})\b')
 _DEV_WARNING = re.compile(r"^WARNING: This is a development server")
 _PG = re.compile(rf"^(?P<ts>{_TS})\s*(?:\[(?P<pid>\d+)\]\s*)?(?:[\w@\-]+\s+)?(?P<level>LOG|ERROR|"
                  r"FATAL|PANIC|WARNING|NOTICE|DETAIL|STATEMENT|HINT|CONTEXT|INFO|DEBUG\d?):\s+"
                  r"(?P<msg>.*)$")
 _THREAD = re.compile(r"^Exception (?:in thread (?P<thread>.+?)|ignored in: .*?)(?::)?\s*$")
-_CLI_ERROR = re.compile(r"^(?P<level>ERROR|Error|error|FATAL|fatal|CRITICAL|Fatal error|Critical):"
+_CLI_ERROR = re.compile(r"^(?P<level>ERROR|Error|error|FATAL|fatal|CRITICAL|Fatal error|Critical|FAILED):"
                         r"\s+(?P<msg>\S.*)$")
 _OOM = re.compile(r"^(?:\[\s*[\d.]+\]\s*)?(?:Out of memory: |Memory cgroup out of memory: )?Kill(?:ed)?"
                   r" process (?P<pid>\d+)")
@@ -272,7 +278,7 @@ _UNITTEST_HEADER = re.compile(r"^(?P<outcome>ERROR|FAIL): (?P<test>\w+ \(.*\))\s
 _UNITTEST_RESULT = re.compile(r"^FAILED \((?:failures|errors)=\d+")
 _RULE = re.compile(r"^\s*(?:-{10,}|={10,}|_ _ _(?: _)*)\s*$")
 _FENCE = re.compile(r"^(?:```|~~~)")  # a Markdown code fence around the paste
-_PROMPT = re.compile(r"^(?:\$|#|>>>|\(\S+\) \$|\S+@\S+:\S*\$) ")
+_PROMPT = re.compile(r"^(?:\$|#|>>>|λ|\(\S+\) [$λ]|\S+@\S+:\S*\$|[A-Z]:\\\S*>) ")
 _INDENT = re.compile(r"^[ \t]*")
 
 
@@ -330,7 +336,7 @@ def _clean(text: str) -> list[tuple[int, str, LogLine | None]]:
     for _ in range(3):
         nonblank = [r for r in raw if r.strip()]
         quoted = [r for r in nonblank if _QUOTE.match(r)]
-        if len(quoted) < 2 or len(quoted) * 2 < len(nonblank):
+        if not quoted or len(quoted) * 2 < len(nonblank) or (len(quoted) == 1 and len(nonblank) > 1):
             break
         raw = [_QUOTE.sub("", r, count=1) for r in raw]
     # docker compose's "web-1  | " on most lines, one service name
@@ -339,6 +345,11 @@ def _clean(text: str) -> list[tuple[int, str, LogLine | None]]:
     docker = svc and len(svc) * 2 >= len(nonblank) and max(map(svc.count, set(svc))) * 2 >= len(svc)
     out = []
     for n, line in enumerate(raw, 1):
+        if not _FENCE.match(line.lstrip()):
+            line = _TICKS.sub(r"\1", line)
+        w = _WRAPPED.match(line)
+        if w and _EXC_ANY.match(w["body"].split(" ", 1)[0].rstrip(":")):
+            line = w["indent"] + w["body"]
         transport = None
         m = _DOCKER.match(line) if docker else None
         if m:
@@ -408,6 +419,9 @@ def _log_line(s: str) -> LogLine | None:
         if a:
             log.status = int(a["status"])
         return log
+    m = _BRACKETED.match(s)
+    if m:
+        return LogLine("python", m["msg"], level=_level(m["level"]), logger=m["logger"])
     m = _PG.match(s)
     if m:
         return LogLine("postgresql", m["msg"], m["ts"], _level(m["level"]),
@@ -479,7 +493,8 @@ def _log_line(s: str) -> LogLine | None:
 
 def _level(word: str) -> str:
     word = word.upper()
-    return {"WARN": "WARNING", "EXCEPTION": "ERROR", "CRIT": "CRITICAL"}.get(word, word)
+    return {"WARN": "WARNING", "WARNI": "WARNING", "EXCEPTION": "ERROR", "CRIT": "CRITICAL",
+            "CRITI": "CRITICAL", "FAILED": "ERROR"}.get(word, word)
 
 
 def _log_is_error(log: LogLine) -> bool:
@@ -594,7 +609,7 @@ class _Parser:
             line.kind = "chain"
             self.relation = "cause" if s == _CAUSE else "context"
             return
-        if s == _TB_HEADER:
+        if s == _TB_HEADER or s == _TB_HEADER[:-1]:  # no colon: the debugger's page
             self.finish()
             line.kind = "traceback"
             self.mode = "frames"
@@ -657,6 +672,11 @@ class _Parser:
                 return
 
         if self.mode == "message":
+            if self.msg == [""] and not self.pending_blank and s.startswith(self.exc.type + ":"):
+                # the debugger page's title line (the type alone), then "type: message"
+                self.msg = [s[len(self.exc.type) + 1:].strip()]
+                line.kind, line.is_error = "exception", True
+                return
             if not self.structural(s) and not (self.pending_blank and _EXC_STRICT.match(s)) \
                     and not e:
                 self.msg.extend(("",) * len(self.pending_blank))
