@@ -266,3 +266,11 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'app.db'}"
     return request.getfixturevalue("pg_database")
+
+
+@pytest.fixture
+def celery_broker(request):
+    """The URL of an empty Redis database that a Celery scenario's worker uses as its broker and
+    result backend; where Celery is not installed the test skips with a hint (CI=true: fails)."""
+    servers.require("celery", request)
+    return request.getfixturevalue("redis_url")

