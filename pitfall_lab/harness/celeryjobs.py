@@ -153,22 +153,41 @@ def restore_unacked(redis_url: str) -> int:
     return len(tags)
 
 
-def settle(redis_url: str, worker: procs.LiveProcess, timeout: float = 10) -> None:
-    """A remote-control ping answered by the worker's main process: every message it was
-    handling before (the acknowledgement of a task it has just failed) is dealt with, since
-    one loop does both."""
+def settle(redis_url: str, worker: procs.LiveProcess, task_id: str, timeout: float = 10) -> None:
+    """Until the worker's main process is done with a task: it no longer lists it as active or
+    reserved (``celery inspect``). Its result is stored before that, by the pool child; the
+    main process acknowledges the message (acks_late) in the same step that drops the task
+    from its lists."""
+    inspect = client(redis_url).control.inspect(destination=[worker.node], timeout=1, limit=1)
     deadline = time.monotonic() + procs.limit(timeout)
-    while not client(redis_url).control.ping(destination=[worker.node], timeout=1):
+    while True:
+        replies = [inspect.active(), inspect.reserved()]  # None: no reply within 1 s
+        if all(r is not None and worker.node in r for r in replies) and task_id not in [
+                t["id"] for r in replies for t in r[worker.node]]:
+            return
         if time.monotonic() > deadline:
-            raise procs.HarnessError("celery worker does not answer a ping", worker.log)
+            raise procs.HarnessError(f"celery worker still holds task {task_id} after "
+                                     f"{procs.limit(timeout):g}s", worker.log)
+        time.sleep(0.01)  # poll a condition with a bound
 
 
 def child(worker: procs.LiveProcess, task_id: str, timeout: float = 10) -> str:
     """The pool child that ran a finished task, by the line it logs once the task is done
-    (ForkPoolWorker-N; the line may come just after the result is stored)."""
-    pattern = rf"/(ForkPoolWorker-\d+)\] Task \S+\[{re.escape(task_id)}\]"
-    (line,) = worker.wait_for_log(pattern, timeout=timeout)[:1]
-    return re.search(pattern, line).group(1)
+    (ForkPoolWorker-N; the line may come just after the result is stored).
+
+    Celery 5.1 (version set v1) on Python 3.11 cannot log a failed task: billiard 3.6 fails to
+    format the traceback ('_Code' object has no attribute 'co_positions'), and logging prints
+    the record instead: a "Message: 'Task ..." line from the child, then the record's
+    arguments, which name the task."""
+    done = rf"/(ForkPoolWorker-\d+)\] Task \S+\[{re.escape(task_id)}\]"
+    unlogged = rf"^Arguments: \{{.*'id': '{re.escape(task_id)}'"
+    (line,) = worker.wait_for_log(f"{done}|{unlogged}", timeout=timeout)[:1]
+    found = re.search(done, line)
+    if found:
+        return found.group(1)
+    lines = worker.log.splitlines()
+    before = lines[lines.index(line) - 1]
+    return re.search(r"/(ForkPoolWorker-\d+)\] Message: 'Task ", before).group(1)
 
 
 def active_pid(redis_url: str, worker: procs.LiveProcess, task_id: str,

@@ -128,6 +128,8 @@ def require(server: str, request=None) -> None:
 def _importable(module: str) -> bool:
     import importlib.util
 
+    if module in sys.modules:  # imported (Celery 5.1 replaces its module, without a __spec__)
+        return True
     return importlib.util.find_spec(module) is not None
 
 
