@@ -1,0 +1,36 @@
+import os
+import urllib.parse
+import urllib.request
+
+from celery import Celery, Task
+
+from app import create_app
+from models import Account, db
+
+app = create_app()
+
+
+class FlaskTask(Task):
+    """Each task runs in an app context of its own: a session of its own, removed after it."""
+
+    def __call__(self, *args, **kwargs):
+        with app.app_context():
+            return self.run(*args, **kwargs)
+
+
+broker = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
+celery = Celery("tasks", broker=broker, backend=broker, task_cls=FlaskTask)
+
+
+def send_welcome(email):
+    """Ask the mailing service to send the welcome mail."""
+    url = f"{os.environ['WEBHOOK_URL']}?{urllib.parse.urlencode({'email': email})}"
+    urllib.request.urlopen(url, timeout=30).close()
+
+
+@celery.task
+def add_account(email):
+    db.session.add(Account(email=email))
+    db.session.commit()
+    send_welcome(email)
+    return f"added {email}"
