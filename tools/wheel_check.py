@@ -22,6 +22,7 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parents[1]
 SAMPLE_ERROR = CHECKOUT / "tests/explain_cases/catalogue/27_uwsgi_ssl_syscall_eof.txt"
 DOCTOR_SAMPLE = CHECKOUT / "tests/doctor_samples/gunicorn_deploy"
+CATALOGUE = ["scenarios", "repros", "fixes", "tests", "conftest.py", "pyproject.toml"]
 # A user's own suite: a test that fails with the error S05's repro raises.
 USER_SUITE = '''
 def test_the_second_app_queries():
@@ -70,6 +71,13 @@ def main() -> int:
         print("building the sdist, and the wheel from it")
         sdist, wheel = build(tmp / "dist")
         files = zipfile.ZipFile(wheel).namelist()
+        tracked = subprocess.run(["git", "ls-files", *CATALOGUE], cwd=CHECKOUT, text=True,
+                                 capture_output=True).stdout.split()
+        if tracked:  # a checkout: the wheel's catalogue is exactly what git has
+            shipped = {f.removeprefix("pitfall_lab/_lab/") for f in files
+                       if f.startswith("pitfall_lab/_lab/")}
+            check(shipped == set(tracked), f"the wheel ships the {len(tracked)} files of the "
+                  f"catalogue git has, no other ({sorted(shipped ^ set(tracked))[:3]})")
         print(f"  wheel {wheel.name}: {wheel.stat().st_size / 1024:.0f} KiB, {len(files)} files; "
               f"sdist {sdist.stat().st_size / 1024:.0f} KiB")
         print("installing the wheel in a fresh virtualenv")
