@@ -52,8 +52,9 @@ def test_every_shipped_scenario_declares_one_symptom_per_case_for_these_versions
     assert len(scenarios) >= 5
     for s in scenarios.values():
         assert s.repros and s.fixes
-        for case in {sym.case for sym in s.symptoms}:
-            assert s.symptom(case)
+        for case in {sym.case for sym in s.symptoms}:  # for each test parameter it names
+            for where in {sym.where for sym in s.symptoms if sym.case == case}:
+                assert s.symptom(case, **dict(where))
 
 
 def test_a_good_file_loads(lab):
