@@ -43,7 +43,7 @@ def deploy(variant, tmp_path, case) -> str:
     return f"GET /notes: {served.stdout.strip()}"
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.replace(" ", "_"))
 @pytest.mark.parametrize("variant", S.repros, ids=str)
 def test_the_relative_path_names_a_folder_that_is_not_there(variant, case, tmp_path, observe):
     assert observe(deploy(variant, tmp_path, case)) == S.symptom(case)
@@ -52,7 +52,7 @@ def test_the_relative_path_names_a_folder_that_is_not_there(variant, case, tmp_p
 @pytest.mark.parametrize("case, works", [
     ("fresh deploy", "flask init-db: initialised the database"),
     ("existing database", "GET /notes: 200 {'notes': ['hello']}"),
-], ids=CASES)
+], ids=[case.replace(" ", "_") for case in CASES])
 @pytest.mark.parametrize("variant", S.fixes, ids=str)
 def test_the_absolute_path_finds_its_folder(variant, case, works, tmp_path, observe):
     assert observe(deploy(variant, tmp_path, case)) == works
