@@ -155,15 +155,22 @@ def restore_unacked(redis_url: str) -> int:
 
 def settle(redis_url: str, worker: procs.LiveProcess, task_id: str, timeout: float = 10) -> None:
     """Until the worker's main process is done with a task: it no longer lists it as active or
-    reserved (``celery inspect``). Its result is stored before that, by the pool child; the
-    main process acknowledges the message (acks_late) in the same step that drops the task
-    from its lists."""
+    reserved (``celery inspect``), in two replies, one loop turn apart. Its result is stored
+    before that, by the pool child; the main process drops the task from its lists, then
+    acknowledges the message (acks_late) on its loop's next turn."""
     inspect = client(redis_url).control.inspect(destination=[worker.node], timeout=1, limit=1)
     deadline = time.monotonic() + procs.limit(timeout)
+    free = 0
     while True:
         replies = [inspect.active(), inspect.reserved()]  # None: no reply within 1 s
         if all(r is not None and worker.node in r for r in replies) and task_id not in [
                 t["id"] for r in replies for t in r[worker.node]]:
+            free += 1
+        else:
+            free = 0
+        # Twice: the acknowledgement is queued for the main loop's next turn (call_soon),
+        # which the second reply comes after.
+        if free == 2:
             return
         if time.monotonic() > deadline:
             raise procs.HarnessError(f"celery worker still holds task {task_id} after "
