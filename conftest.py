@@ -269,6 +269,13 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
+def dialect(request, database_url) -> str:
+    """database_url's parameter, sqlite or postgresql: a symptom that differs by database says
+    `where = { database_url = "..." }` and the test passes database_url=dialect."""
+    return request.node.callspec.params["database_url"]
+
+
+@pytest.fixture
 def celery_broker(request):
     """The URL of an empty Redis database that a Celery scenario's worker uses as its broker and
     result backend; where Celery is not installed the test skips with a hint (CI=true: fails)."""

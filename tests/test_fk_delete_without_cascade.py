@@ -25,14 +25,6 @@ except Exception as exc:
 """
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request, tmp_path):
-    """(dialect, URL): a SQLite file, and a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        return "sqlite", f"sqlite:///{tmp_path / 'app.db'}"
-    return "postgresql", request.getfixturevalue("pg_database")
-
-
 def delete_ada(variant, tmp_path, url) -> str:
     deleted = procs.python("-c", DELETE, cwd=variant.copy_to(tmp_path),
                            env={"DATABASE_URL": url})
@@ -44,13 +36,13 @@ def delete_ada(variant, tmp_path, url) -> str:
 
 
 @pytest.mark.parametrize("variant", S.repros, ids=str)
-def test_deleting_a_user_leaves_their_posts_or_fails(variant, database, tmp_path, observe):
-    dialect, url = database
-    assert observe(delete_ada(variant, tmp_path, url)) == \
-        S.symptom("delete ada", variant=variant, database=dialect)
+def test_deleting_a_user_leaves_their_posts_or_fails(variant, database_url, dialect,
+                                                     tmp_path, observe):
+    assert observe(delete_ada(variant, tmp_path, database_url)) == \
+        S.symptom("delete ada", variant=variant, database_url=dialect)
 
 
 @pytest.mark.parametrize("variant", S.fixes, ids=str)
-def test_deleting_a_user_deletes_their_posts(variant, database, tmp_path, observe):
-    assert observe(delete_ada(variant, tmp_path, database[1])) == (
+def test_deleting_a_user_deletes_their_posts(variant, database_url, tmp_path, observe):
+    assert observe(delete_ada(variant, tmp_path, database_url)) == (
         "DELETE /users/1: 200 {'deleted': 1}\nusers left: []\nposts left: 0, their user_id: []")

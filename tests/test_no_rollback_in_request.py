@@ -32,21 +32,16 @@ def sign_up_three(variant, tmp_path, database_url) -> str:
     return result.stdout.strip()
 
 
-def dialect(url: str) -> str:
-    """The database_url fixture's parameter: sqlite or postgresql."""
-    return url.split(":")[0].split("+")[0]
-
-
 @pytest.mark.parametrize("variant", S.repros, ids=str)
 def test_the_duplicate_answers_500_and_the_next_request_is_fine(variant, tmp_path,
-                                                                database_url, observe):
+                                                                database_url, dialect, observe):
     assert observe(sign_up_three(variant, tmp_path, database_url)) == \
-        S.symptom("sign-ups", database_url=dialect(database_url))
+        S.symptom("sign-ups", database_url=dialect)
 
 
 @pytest.mark.parametrize("variant", S.fixes, ids=str)
-def test_the_duplicate_answers_409(variant, tmp_path, database_url, observe):
-    grace = 2 if dialect(database_url) == "sqlite" else 3  # PostgreSQL's sequence moved on
+def test_the_duplicate_answers_409(variant, tmp_path, database_url, dialect, observe):
+    grace = 2 if dialect == "sqlite" else 3  # PostgreSQL's sequence moved on
     assert observe(sign_up_three(variant, tmp_path, database_url)) == (
         "POST /users ada: 201 {'id': 1}\n"
         "POST /users ada: 409 {'error': 'ada is taken', 'id': 1}\n"

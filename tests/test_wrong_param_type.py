@@ -28,14 +28,6 @@ except Exception as exc:
 """
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request, tmp_path):
-    """(dialect, URL): a SQLite file, and a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        return "sqlite", f"sqlite:///{tmp_path / 'app.db'}"
-    return "postgresql", request.getfixturevalue("pg_database")
-
-
 def post_event(variant, tmp_path, url) -> str:
     posted = procs.python("-c", POST_FORM, cwd=variant.copy_to(tmp_path),
                           env={"DATABASE_URL": url})
@@ -47,14 +39,14 @@ def post_event(variant, tmp_path, url) -> str:
 
 
 @pytest.mark.parametrize("variant", S.repros, ids=str)
-def test_the_wrong_type_fails_or_passes_by_dialect(variant, database, tmp_path, observe):
-    dialect, url = database
-    assert observe(post_event(variant, tmp_path, url)) == \
-        S.symptom("post event", variant=variant, database=dialect)
+def test_the_wrong_type_fails_or_passes_by_dialect(variant, database_url, dialect,
+                                                   tmp_path, observe):
+    assert observe(post_event(variant, tmp_path, database_url)) == \
+        S.symptom("post event", variant=variant, database_url=dialect)
 
 
 @pytest.mark.parametrize("variant", S.fixes, ids=str)
-def test_parsed_values_are_stored_on_both(variant, database, tmp_path, observe):
-    assert observe(post_event(variant, tmp_path, database[1])) == (
+def test_parsed_values_are_stored_on_both(variant, database_url, tmp_path, observe):
+    assert observe(post_event(variant, tmp_path, database_url)) == (
         "POST /users/1/events: 201 {'id': 1}\n"
         "stored: [('launch', '2024-05-01 10:00:00', 1)]")
