@@ -58,8 +58,9 @@ def pytest_configure(config):
         procs.timeout_factor()
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if locate.problem():
-        raise pytest.UsageError(locate.problem())
+    problem = locate.problem()
+    if problem:
+        raise pytest.UsageError(problem)
     controller = not hasattr(config, "workerinput")
     known = {str(v) for s in config.lab_scenarios.values() for v in s.variants} | set(
         runrecord.SIDES)

@@ -76,8 +76,9 @@ def main() -> int:
         if tracked:  # a checkout: the wheel's catalogue is exactly what git has
             shipped = {f.removeprefix("pitfall_lab/_lab/") for f in files
                        if f.startswith("pitfall_lab/_lab/")}
-            check(shipped == set(tracked), f"the wheel ships the {len(tracked)} files of the "
-                  f"catalogue git has, no other ({sorted(shipped ^ set(tracked))[:3]})")
+            odd = sorted(shipped ^ set(tracked))
+            check(not odd, f"the wheel ships the {len(tracked)} files of the catalogue git has, "
+                  f"no other{f' (differs in {odd[:3]})' if odd else ''}")
         print(f"  wheel {wheel.name}: {wheel.stat().st_size / 1024:.0f} KiB, {len(files)} files; "
               f"sdist {sdist.stat().st_size / 1024:.0f} KiB")
         print("installing the wheel in a fresh virtualenv")
