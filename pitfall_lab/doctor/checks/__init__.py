@@ -14,6 +14,7 @@ A new area is a new module here, imported below.
 from __future__ import annotations
 
 from pitfall_lab.doctor.checks import engine, fork, imports, jobs, models, scripts  # noqa: F401
+from pitfall_lab.doctor.checks import upgrade  # noqa: F401
 
 
 def __getattr__(name: str):
