@@ -6,6 +6,7 @@
     nox -s lock              # every constraints/<set>.txt from pyproject.toml and <set>.in
     nox -s lock -- --upgrade # the same, on the newest releases (--upgrade-package NAME: one)
     nox -s latest            # the lab on the newest releases, and what moved since the v3 lock
+    nox -s known_bad         # each known-bad pair's set, with the scenario that declares it
 
 Each set installs the lab with constraints/<set>.txt into a fresh virtualenv and runs the suite
 with two workers, writing reports/<set>.json (the run record) and reports/<set>.xml (JUnit).
@@ -21,9 +22,12 @@ import nox
 nox.options.sessions = ["lab", "report"]
 nox.options.error_on_missing_interpreters = True
 VERSION_SETS = ["v1", "v2", "v3", "v3b"]
+# Known-bad pairs (README, Known-bad version pairs): locked like the sets above, but the whole lab
+# is not run on them; known_bad runs the tests of the scenario whose metadata declares the pair.
+KNOWN_BAD = {"v1b": ["tests/test_upgrade_api_change.py", "tests/test_doctor_upgrade.py"]}
 # Each lock is universal: for every platform and every Python from requires-python's 3.10 on, but
 # v3b's SQLAlchemy 2.1 needs Python 3.11. The note goes below uv's header, which names the command.
-LOCK_PYTHON = {"v1": "3.10", "v2": "3.10", "v3": "3.10", "v3b": "3.11"}
+LOCK_PYTHON = {"v1": "3.10", "v1b": "3.10", "v2": "3.10", "v3": "3.10", "v3b": "3.11"}
 LOCK_NOTE = {"v3b": "# For Python 3.11 and newer only: SQLAlchemy 2.1 needs Python 3.11.\n"}
 
 
@@ -47,7 +51,7 @@ def report(session):
 def lock(session):
     """Every set's lock from PyPI; posargs go to uv (--upgrade, --upgrade-package NAME)."""
     session.install("uv")
-    for version_set in VERSION_SETS:
+    for version_set in [*VERSION_SETS, *KNOWN_BAD]:
         out = Path("constraints", f"{version_set}.txt")
         session.run("uv", "pip", "compile", "pyproject.toml", f"constraints/{version_set}.in",
                     "--extra", "test", "--extra", "servers", "--universal",
@@ -56,6 +60,15 @@ def lock(session):
         if version_set in LOCK_NOTE:
             lines = out.read_text().splitlines(keepends=True)
             out.write_text("".join([*lines[:2], LOCK_NOTE[version_set], *lines[2:]]))
+
+
+@nox.session
+@nox.parametrize("version_set", list(KNOWN_BAD))
+def known_bad(session, version_set):
+    """A known-bad pair's set: its scenario's tests assert the failure its metadata declares."""
+    session.install("-e", ".[test,servers]", "-c", f"constraints/{version_set}.txt")
+    session.run("python", "-m", "pytest", "-n", "2", *KNOWN_BAD[version_set], *session.posargs,
+                env={"LAB_VERSION_SET": version_set})
 
 
 @nox.session
