@@ -231,12 +231,12 @@ def explain(source, as_json, top):
         scenarios = scenario.load_all()
     except scenario.MetadataError as exc:
         _fail(str(exc))
-    matches = lab_explain.explain(text, scenarios, top=top)
+    answer = lab_explain.explain(text, scenarios, top=top)
     if as_json:
-        click.echo(json.dumps(lab_explain.as_json(matches, text), indent=1))
+        click.echo(json.dumps(lab_explain.as_json(answer), indent=1))
     else:
-        click.echo(lab_explain.as_text(matches, text), nl=False)
-    sys.exit(0 if matches else 1)
+        click.echo(lab_explain.as_text(answer), nl=False)
+    sys.exit(0 if answer.kind == "match" else 1)
 
 
 @main.command()

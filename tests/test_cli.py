@@ -102,7 +102,7 @@ def test_show_prints_the_symptom_and_each_fix_as_a_diff():
 def test_show_lists_every_cause_of_the_same_error(sid):
     out = pitfall_lab("show", sid).stdout
     family = [s for s in SCENARIOS if s.family == "no such table"]
-    assert {s.code for s in family} == {"S06", "S15", "S16", "S17"}
+    assert {s.code for s in family} == {"S06", "S15", "S16", "S17", "S28"}
     listed = out.partition("Every cause of 'no such table' in the lab\n")[2].partition("\n\n")[0]
     starts = [line for line in listed.splitlines() if line.startswith(("* ", "- "))]
     assert [line[2:].split(":")[0] for line in starts] == [f"{s.code} {s.id}" for s in family]

@@ -1,5 +1,6 @@
-"""pitfall-lab explain: from a pasted error to the scenario that causes it. Test ids name
-scenarios by code, so that `pytest -k <scenario>` keeps selecting that scenario alone."""
+"""pitfall-lab explain: from a pasted error to the scenario that causes it, or to why none is
+named. Test ids name scenarios by code, so that `pytest -k <scenario>` keeps selecting that
+scenario alone."""
 import json
 import sys
 from pathlib import Path
@@ -8,6 +9,7 @@ import pytest
 
 from pitfall_lab import explain
 from pitfall_lab.catalogue import scenario
+from pitfall_lab.explain import signatures
 from pitfall_lab.harness import procs
 
 if sys.version_info >= (3, 11):
@@ -18,6 +20,14 @@ else:  # pragma: no cover
 SCENARIOS = scenario.load_all()
 CASES = Path(__file__).parent / "explain_cases"
 EXPECTED = tomllib.loads((CASES / "expected.toml").read_text())["catalogue"]
+REAL = tomllib.loads((CASES / "real" / "cases.toml").read_text())
+# What the matcher gets wrong, said once: each stays a strict xfail, so a fix shows up.
+KNOWN_MISSES = {
+    "26_cron_job_holds_mysql_connection.txt": "the text is the bare 'MySQL server has gone "
+    "away' that S12 ends in; only the thread says the connection was held, not pooled",
+    "37_celery_prefork_inherited_pool.txt": "the bare PGRES_TUPLES_OK error, with no Celery "
+    "in the text: S07 (any prefork server) first, S19 listed wanting celery",
+}
 # One line that carries each context cue, for the symptoms that count only with one.
 CUE_LINE = {
     "reloader": " * Restarting with stat",
@@ -26,6 +36,8 @@ CUE_LINE = {
     "unittest": 'File "/usr/lib/python3.11/unittest/case.py", line 57, in testPartExecutor',
     "threads": '  File "/usr/lib/python3.11/threading.py", line 1045, in _bootstrap_inner',
     "cron": "Nov 23 03:15:01 web1 CRON[4127]: (deploy) CMD (cd /srv/app && python report.py)",
+    "fork": "[2024-05-14 02:00:07 +0000] [41] [INFO] preload_app: connections made before "
+            "the fork",
 }
 TRACEBACK = '''Traceback (most recent call last):
   File "/srv/app/venv/lib/python3.11/site-packages/flask/app.py", line 1511, in wsgi_app
@@ -36,72 +48,188 @@ TRACEBACK = '''Traceback (most recent call last):
 '''
 
 
-def declared_symptoms():
+def first(answer) -> set[str]:
+    """The scenarios named first (a tie names several); {"none"} when none is."""
+    return {c.scenario.code for c in answer.matches
+            if c.rank_key == answer.matches[0].rank_key} or {"none"}
+
+
+def listed(answer) -> list[str]:
+    return [c.scenario.code for c in answer.matches + answer.undecided]
+
+
+def symptoms(errors: bool):
     for s in SCENARIOS.values():
         for n, sym in enumerate(s.symptoms):
-            if sym.affected:
+            shows = signatures.errors_in(scenario.expand(sym.text))
+            if shows and all(e[0] in s.trigger for e in shows):
+                continue  # only what sets the pitfall off: neither matched nor silent
+            if sym.affected and bool(shows) == errors:
                 yield pytest.param(s, sym, id=f"{s.code}-{n}")
 
 
-def ranked_first(matches) -> set[str]:
-    return {m.scenario.code for m in matches if m.rank_key == matches[0].rank_key}
-
-
 @pytest.mark.parametrize("wrapped", [False, True], ids=["alone", "in-traceback"])
-@pytest.mark.parametrize("s, symptom", list(declared_symptoms()))
-def test_every_declared_symptom_is_explained_by_its_own_scenario(s, symptom, wrapped):
+@pytest.mark.parametrize("s, symptom", list(symptoms(errors=True)))
+def test_every_declared_error_names_its_own_scenario_first(s, symptom, wrapped):
     """Derived from the metadata, so it grows with the catalogue. A symptom whose text alone
-    has many causes (needs_cue) is given with one line of the context its scenario names; one
-    that is another scenario's own text (points_to) is explained by that scenario."""
-    text = symptom.text.replace("<sa>", "20")
-    if symptom.needs_cue:
-        text = f"{CUE_LINE[next(c for c in s.cues if c in CUE_LINE)]}\n{text}"
-    matches = explain.explain(TRACEBACK.format(text=text) if wrapped else text)
-    assert matches, "no match"
-    first = ranked_first(matches)
+    has causes outside the catalogue (needs_cue, or its family's shared error) is given with
+    one line of the context its scenario names; one that is another scenario's own text
+    (points_to) names that scenario."""
+    # As a user would paste them: the errors, without the labels the repro prints before them.
+    text = "\n".join(line for *_, line in signatures.errors_in(scenario.expand(symptom.text)))
+    cued = symptom.needs_cue or (s.family and s.family in text.lower())
+    cue = next((c for c in s.cues if c in CUE_LINE), None)
+    if cued and cue is None:
+        pytest.skip(f"{s.code}'s symptom names it only in a context no paste shows "
+                    f"({s.family or 'needs_cue'}): covered by the family test")
+    if cued:
+        text = f"{CUE_LINE[cue]}\n{text}"
+    answer = explain.explain(TRACEBACK.format(text=text) if wrapped else text)
     code = SCENARIOS[symptom.points_to].code if symptom.points_to else s.code
-    assert code in first, [(m.scenario.code, m.score, m.cues) for m in matches]
-    for m in matches:
-        if m.scenario.code in first:  # where two scenarios declare the same text, say so
-            assert first - {m.scenario.code} == set(m.tie)
+    assert code in first(answer), [(c.scenario.code, c.score, c.parts) for c in answer.matches]
+
+
+@pytest.mark.parametrize("s, symptom", list(symptoms(errors=False)))
+def test_a_silent_outcome_is_described_never_matched(s, symptom):
+    """A lost update, a wrong count, a repro's own status lines: pasted back, not an error."""
+    answer = explain.explain(scenario.expand(symptom.text))
+    assert answer.kind == "not-an-error", [line.text for line in answer.evidence.errors]
+
+
+def unaffected():
+    for s in SCENARIOS.values():
+        for n, sym in enumerate(s.symptoms):
+            if not sym.affected:
+                yield pytest.param(s, sym, id=f"{s.code}-{n}")
+
+
+@pytest.mark.parametrize("s, symptom", list(unaffected()))
+def test_what_an_unaffected_version_prints_names_no_scenario(s, symptom):
+    assert explain.explain(scenario.expand(symptom.text)).kind != "match"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_a_realistic_error_has_its_cause_in_the_top_three(name):
-    matches = explain.explain((CASES / "catalogue" / name).read_text())
-    assert {m.scenario.code for m in matches[:3]} & set(EXPECTED[name]), \
-        [(m.scenario.code, m.score) for m in matches]
+def test_a_catalogue_case_has_its_exact_first_answer(name):
+    answer = explain.explain((CASES / "catalogue" / name).read_text())
+    assert first(answer) <= set(EXPECTED[name]) and first(answer) != {"none"}, \
+        [(c.scenario.code, c.score, c.parts) for c in answer.matches]
 
 
-def test_top_one_accuracy_on_the_realistic_errors(record_property):
-    top1 = top3 = 0
-    for name, expected in EXPECTED.items():
-        matches = explain.explain((CASES / "catalogue" / name).read_text())
-        top1 += bool(matches) and bool(ranked_first(matches) & set(expected))
-        top3 += bool({m.scenario.code for m in matches[:3]} & set(expected))
-    record_property("accuracy", f"top-1 {top1}/{len(EXPECTED)}, top-3 {top3}/{len(EXPECTED)}")
-    assert len(EXPECTED) >= 25
-    assert top1 / len(EXPECTED) >= 0.9 and top3 == len(EXPECTED)
+def real_cases():
+    for name, case in REAL.items():
+        marks = [pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[name])] \
+            if name in KNOWN_MISSES else []
+        yield pytest.param(name, case, id=name.split("_", 1)[0] + "-" + case["kind"],
+                           marks=marks)
 
 
-@pytest.mark.parametrize("path", sorted((CASES / "outside").glob("*.txt")), ids=lambda p: p.stem)
-def test_an_error_from_outside_the_catalogue_is_no_match(path):
-    assert explain.explain(path.read_text()) == []
+@pytest.mark.parametrize("name, case", list(real_cases()))
+def test_a_real_error_has_its_exact_first_answer(name, case):
+    """Real pastes from public threads, the cause established by the thread itself."""
+    answer = explain.explain((CASES / "real" / name).read_text())
+    assert first(answer) == {case["expected"]}, (answer.kind, listed(answer))
+    if case["kind"] == "not-an-error":
+        assert answer.kind == "not-an-error"
+    if case["exception"]:
+        assert answer.evidence.last.type == case["exception"]
+
+
+def test_real_errors_in_the_catalogue_are_named_first_and_listed():
+    """The issue's bar: right first in >= 70%, among the first three in >= 90%."""
+    right = top3 = n = 0
+    for name, case in REAL.items():
+        if case["kind"] != "catalogue":
+            continue
+        answer = explain.explain((CASES / "real" / name).read_text())
+        n += 1
+        right += first(answer) == {case["expected"]}
+        top3 += case["expected"] in listed(answer)[:3]
+    assert right / n >= 0.7 and top3 / n >= 0.9, (right, top3, n)
+
+
+def no_pitfall():
+    for path in sorted((CASES / "outside").glob("*.txt")):
+        yield pytest.param(path, id=f"outside-{path.stem[:2]}")
+    for path in sorted((CASES / "not_errors").glob("*.txt")):
+        yield pytest.param(path, id=f"not-error-{path.stem[:2]}")
+
+
+@pytest.mark.parametrize("path", list(no_pitfall()))
+def test_no_pitfall_input_names_no_scenario(path):
+    answer = explain.explain(path.read_text())
+    assert answer.kind != "match", listed(answer)
+    if path.parent.name == "not_errors":
+        assert answer.kind == "not-an-error", [line.text for line in answer.evidence.errors]
+
+
+def test_there_are_at_least_25_inputs_that_are_no_pitfall():
+    unrelated = [n for n, c in REAL.items() if c["expected"] == "none"]
+    assert len(unrelated) + len(list(no_pitfall())) >= 25
+
+
+def test_context_decides_between_causes_that_share_a_message():
+    detached = ("sqlalchemy.orm.exc.DetachedInstanceError: Parent instance <User at 0x7f> is "
+                "not bound to a Session; lazy load operation of attribute 'posts' cannot "
+                "proceed (Background on this error at: https://sqlalche.me/e/20/bhk3)")
+    in_view = explain.explain(TRACEBACK.format(text=detached))
+    assert first(in_view) == {SCENARIOS["detached_after_session"].code}
+    assert "rq" in next(c.wants for c in in_view.undecided
+                        if c.scenario.id == "orm_object_job_arg")
+    in_rq = explain.explain(f"{CUE_LINE['rq']}\n{detached}")
+    assert first(in_rq) == {SCENARIOS["orm_object_job_arg"].code}
+    assert in_rq.matches[0].parts["context"] == ["rq"]
+
+
+def test_a_chained_traceback_is_read_to_its_last_exception():
+    text = '''Traceback (most recent call last):
+  File "/srv/venv/lib/python3.11/site-packages/sqlalchemy/engine/base.py", line 1967, in _exec_single_context
+    self.dialect.do_execute(
+psycopg2.OperationalError: SSL SYSCALL error: EOF detected
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "/srv/venv/lib/python3.11/site-packages/gunicorn/workers/sync.py", line 178, in handle_request
+    respiter = self.wsgi(environ, resp.start_response)
+  File "/srv/app/views.py", line 12, in index
+    return jsonify(User.query.all())
+sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) SSL SYSCALL error: EOF detected
+[SQL: SELECT users.id FROM users]
+(Background on this error at: https://sqlalche.me/e/20/e3q8)
+'''
+    answer = explain.explain(text)
+    assert [e.relation for e in answer.evidence.exceptions] == ["", "cause"]
+    assert first(answer) == {SCENARIOS["prefork_shared_connection"].code}
+    assert answer.matches[0].parts == {"message": 100, "type": "OperationalError",
+                                       "code": "", "context": ["gunicorn"]}
+
+
+def test_pytest_output_is_read_from_its_e_lines():
+    text = '''_________________________ TestA.test_list __________________________
+tests/test_a.py:31: in test_list
+    rows = A.query.all()
+E   RuntimeError: The current Flask app is not registered with this 'SQLAlchemy' instance. Did you forget to call 'init_app', or did you create multiple 'SQLAlchemy' instances?
+=========================== short test summary info ============================
+FAILED tests/test_a.py::TestA::test_list - RuntimeError: The current Flask app is not registered
+'''
+    answer = explain.explain(text)
+    assert answer.kind == "match"
+    assert first(answer) == {"S04", "S05", "S06"} & first(answer) != set()
+    assert "pytest" in answer.context
 
 
 def pitfall_lab(*args, input=None):
     return procs.run(["pitfall-lab", *args], cwd=scenario.ROOT, input=input)
 
 
-def test_the_report_says_why_each_match_matched_and_names_the_tie():
+def test_the_report_says_what_counted_and_why_it_was_named():
     result = pitfall_lab("explain", str(CASES / "catalogue" / "27_uwsgi_ssl_syscall_eof.txt"))
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("Ambiguous: S07 and S12 match this text as well; ranked by the "
-                          "context the text shows (uwsgi). What tells them apart:")
-    assert "1. S07 prefork_shared_connection" in out and "2. S12 stale_connection" in out
+    assert out.startswith("1. S07 prefork_shared_connection: ")
+    assert "(score 90: message 100, type OperationalError, context uwsgi)" in out
+    assert "   context  uwsgi (" in out
     assert "reported: https://github.com/sqlalchemy/sqlalchemy/issues/5955" in out
-    assert "context  uwsgi" in out and "read     pitfall-lab show stale_connection" in out
     assert "confirm  pitfall-lab doctor PROJECT (check S07-connection-before-fork)" in out
 
 
@@ -112,83 +240,65 @@ def test_measured_evidence_names_its_version_sets():
     assert "measured on v3, v3b (no_context)" in result.stdout
 
 
-def test_json_is_alone_on_stdout_and_ranks_with_evidence():
+def test_json_has_the_documented_shape():
     result = pitfall_lab("explain", "--json", "--top", "1",
                          str(CASES / "catalogue" / "10_not_registered.txt"))
     data = json.loads(result.stdout)
-    assert (result.returncode, data["format"]) == (0, explain.FORMAT)
+    assert (result.returncode, data["format"], data["answer"]) == (0, explain.FORMAT, "match")
+    assert set(data) == {"format", "answer", "input_lines", "context", "error", "matches",
+                         "undecided", "first_check", "ruled_out"}
     assert [(m["rank"], m["code"], m["tie"]) for m in data["matches"]] == [
-        (1, "S05", ["S06"]), (1, "S06", ["S05"])]  # both declare the text; pytest is the context
-    assert data["matches"][0]["evidence"][0]["kind"] == "measured"
-    assert data["matches"][0]["confirm"] == "pitfall-lab doctor PROJECT (check S05-shared-base)"
+        (1, "S04", ["S05"]), (1, "S05", ["S04"])]
+    assert set(data["matches"][0]["parts"]) == {"message", "type", "code", "context"}
+    assert data["matches"][0]["evidence"][0]["source"] == "measured"
+    assert data["matches"][1]["confirm"] == "pitfall-lab doctor PROJECT (check S05-shared-base)"
 
 
-def test_a_bare_error_with_several_causes_lists_them_and_guesses_none():
+def test_an_error_several_scenarios_end_in_lists_them_and_guesses_none():
     text = "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) no such table: user\n"
     result = pitfall_lab("explain", "-", input=text)
     assert result.returncode == 1
     family = [s for s in SCENARIOS.values() if s.family == "no such table"]
-    first, second = result.stdout.splitlines()[:2]
-    assert first == ("'no such table': first rule out the plain cause, "
-                     f"{explain.FIRST_CHECK['no such table']}.")
-    assert second.startswith(f"'no such table' has {len(family)} causes in the lab")
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Not decided: ")
+    assert f"  first    rule out the plain cause: {explain.FIRST_CHECK['no such table']}" in lines
     for s in family:
-        assert f"  {s.code} {s.id}: {s.cause}\n" in result.stdout
+        assert f". {s.code} {s.id}: {s.cause}\n" in result.stdout
     data = json.loads(pitfall_lab("explain", "--json", "-", input=text).stdout)
-    assert data["matches"] == []
-    assert [f["scenario"] for f in data["families"][0]["scenarios"]] == [s.id for s in family]
+    assert (data["answer"], data["matches"]) == ("undecided", [])
+    assert {u["scenario"] for u in data["undecided"]} == {s.id for s in family}
 
 
 def test_every_family_has_its_first_check():
     assert {s.family for s in SCENARIOS.values() if s.family} <= set(explain.FIRST_CHECK)
 
 
-def test_no_match_is_said_plainly_with_exit_1():
-    result = pitfall_lab("explain", str(CASES / "outside" / "07_zero_division.txt"))
+def test_an_unknown_error_is_no_known_pitfall_with_its_sqlalchemy_code():
+    text = ('sqlalchemy.exc.ProgrammingError: (psycopg2.errors.UndefinedColumn) column '
+            'users.avatar does not exist\nLINE 1: SELECT users.avatar FROM users\n'
+            '(Background on this error at: https://sqlalche.me/e/14/f405)\n')
+    result = pitfall_lab("explain", "-", input=text)
     assert result.returncode == 1
-    assert result.stdout.startswith("No match: this error is not one the catalogue's symptoms "
-                                    "explain")
+    assert result.stdout.splitlines()[:3] == [
+        "No known pitfall: the lab's catalogue does not explain this error.",
+        "  error    sqlalchemy.exc.ProgrammingError: (psycopg2.errors.UndefinedColumn) column "
+        "users.avatar does not exist",
+        "  code     f405: SQLAlchemy's page for it is https://sqlalche.me/e/14/f405"]
+    data = json.loads(pitfall_lab("explain", "--json", "-", input=text).stdout)
+    assert data["error"]["sqlalchemy_link"] == "https://sqlalche.me/e/14/f405"
 
 
-@pytest.mark.parametrize("args, input, line", [
-    (["explain", "/nonexistent/trace.txt"], None,
-     "pitfall-lab: cannot read /nonexistent/trace.txt: No such file or directory"),
-    (["explain"], "  \n", "pitfall-lab: nothing to explain: standard input is empty"),
-], ids=["missing-file", "empty-input"])
-def test_bad_input_is_one_line_and_exit_2(args, input, line):
-    result = pitfall_lab(*args, input=input)
-    assert (result.returncode, result.stderr.splitlines()) == (2, [line])
+def test_text_with_no_error_says_so_with_exit_1():
+    result = pitfall_lab("explain", str(CASES / "not_errors" / "03_job_finished_line.txt"))
+    assert result.returncode == 1
+    assert result.stdout.startswith("Nothing here reads as an error (1 line(s) read")
 
 
-def test_explain_imports_neither_flask_nor_sqlalchemy():
-    probe = ("import sys\nfrom pitfall_lab import cli\n"
-             f"sys.argv = ['pitfall-lab', 'explain', {str(CASES / 'catalogue' / '05_rq_pending_rollback.txt')!r}]\n"
-             "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
-             "print(sorted({'flask', 'sqlalchemy', 'flask_sqlalchemy', 'werkzeug'} & set(sys.modules)))")
-    result = procs.python("-c", probe, cwd=scenario.ROOT)
-    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
-
-
-INNER_SUITE = '''
-def test_a_cron_job():
-    raise RuntimeError("Working outside of application context.")
-
-def test_arithmetic():
-    assert 1 + 1 == 3
-
-def test_fine():
-    pass
-'''
-
-
-def test_the_plugin_adds_a_hint_to_a_matching_failure_only(pytester):
-    pytester.makepyfile(INNER_SUITE)
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(failed=2, passed=1)
-    out = result.stdout.str()
-    first, _, second = out.partition("test_arithmetic ____")
-    assert "- pitfall-lab -" in first
-    assert ("looks like S04 outside_app_context: A script uses db.session or Model.query with no "
-            "app context pushed for an app that db knows. See `pitfall-lab show "
-            "outside_app_context`.") in first.replace("\n", " ")
-    assert "pitfall-lab" not in second
+def test_a_look_alike_the_text_shows_rules_the_scenario_out():
+    text = ("ImportError: cannot import name 'SQLAlchemy' from partially initialized module "
+            "'flask_sqlalchemy' (most likely due to a circular import) "
+            "(/home/u/flask_sqlalchemy.py)\n")
+    data = json.loads(pitfall_lab("explain", "--json", "-", input=text).stdout)
+    assert data["answer"] == "no-known-pitfall"
+    assert [r["code"] for r in data["ruled_out"]] == [SCENARIOS["circular_import"].code]
+    assert "named like the library" in data["ruled_out"][0]["because"]

@@ -30,9 +30,9 @@ SCENARIO_DIR = ROOT / "scenarios"
 FILE_NAME = re.compile(r"^\S+\.(txt|md|html?)$")
 ID_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 SERVERS = {"postgresql", "mariadb", "redis", "uwsgi", "gunicorn"}
-# Context cues a pasted error can carry (pitfall_lab.explain.CUES recognises each).
+# Context cues a pasted error can carry (pitfall_lab.explain.score.context finds each).
 CUES = ("uwsgi", "gunicorn", "celery", "rq", "reloader", "unittest", "threads", "cron", "fork",
-        "pytest")
+        "pytest", "import-cycle")
 
 
 class Level(str, enum.Enum):
@@ -193,6 +193,10 @@ class Scenario:
     guard: Alert | None = None  # the runtime guard's warning
     plugin: Alert | None = None  # the pytest plugin's --pitfall-lab gate
     confirm: str = ""  # [explain] confirm: how to confirm it, where the doctor cannot
+    unless: tuple[Unless, ...] = ()  # [[explain.unless]]: look-alikes that rule it out
+    # [explain] trigger: exception classes in its symptoms that set the pitfall off (the first
+    # job's IntegrityError) rather than show it: explain never matches them.
+    trigger: tuple[str, ...] = ()
 
     @property
     def variants(self) -> tuple[Variant, ...]:
@@ -392,12 +396,33 @@ def _alert(f: _Fields, name: str) -> Alert | None:
     return Alert(message, _one_line(a, "fix", default=""))
 
 
-def _explain(f: _Fields) -> str:
+@dataclass(frozen=True)
+class Unless:
+    """[[explain.unless]]: text that, found in a pasted error, rules the scenario out, and why
+    (the look-alike cause that text shows)."""
+    pattern: re.Pattern
+    because: str
+
+
+def _explain(f: _Fields) -> tuple[str, tuple[Unless, ...], tuple[str, ...]]:
     e = _table(f, "explain")
     if e is None:
-        return ""
-    e.only({"confirm"})
-    return _one_line(e, "confirm")
+        return "", (), ()
+    e.only({"confirm", "unless", "trigger"})
+    trigger = e.strs("trigger", required=False)
+    for name in trigger:
+        if not name.isidentifier():
+            e.fail("trigger", f"{name!r} is not an exception class name")
+    unless = []
+    if "unless" in e.table:
+        for u in e.tables("unless"):
+            u.only({"pattern", "because"})
+            try:
+                pattern = re.compile(u.str("pattern"), re.M)
+            except re.error as exc:
+                u.fail("pattern", f"not a regular expression ({exc})")
+            unless.append(Unless(pattern, _one_line(u, "because")))
+    return (_one_line(e, "confirm") if "confirm" in e.table else ""), tuple(unless), trigger
 
 
 _loaded: dict[tuple, Scenario] = {}
@@ -447,6 +472,7 @@ def _parse(path: Path) -> Scenario:
             r.only({"text", "source", "needs_cue"})
             reported.append(Reported(r.str("text", exact=True), r.str("source"),
                                      r.bool("needs_cue")))
+    explain = _explain(f)
     return Scenario(
         id=sid,
         cause=cause,
@@ -469,7 +495,9 @@ def _parse(path: Path) -> Scenario:
         doctor=_doctor(f, f.table["code"]),  # after code=, which checked it
         guard=_alert(f, "guard"),
         plugin=_alert(f, "plugin"),
-        confirm=_explain(f),
+        confirm=explain[0],
+        unless=explain[1],
+        trigger=explain[2],
     )
 
 

@@ -34,7 +34,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 
 __all__ = ["Frame", "ExceptionInfo", "LogLine", "TestResult", "Line", "Evidence", "parse",
-           "classify_path", "is_error_line", "main"]
+           "classify_path", "is_error_line", "is_error_message", "main"]
 
 ERROR_LEVELS = frozenset({"ERROR", "CRITICAL", "FATAL", "PANIC", "EMERG", "ALERT", "CRIT"})
 
@@ -65,7 +65,8 @@ class ExceptionInfo:
     chain: int = 0  # index of its chain in Evidence.chains
     relation: str = ""  # to the exception before it in its chain: "cause" (raise ... from,
     # "The above exception was the direct cause ..."), "context" ("During handling ..."), ""
-    found_in: str = "traceback"  # "traceback", "bare" (a line alone), "pytest" (E lines),
+    found_in: str = "traceback"  # "traceback", "bare" (a line alone), "prose" (inside a
+    # sentence), "pytest" (E lines),
     # "pytest-summary" (a FAILED/ERROR line only)
     line_no: int = 0  # 1-based line of the exception line in the pasted text
     dbapi_type: str = ""  # "(psycopg2.OperationalError) ..." -> "psycopg2.OperationalError"
@@ -203,6 +204,10 @@ _EXC_STRICT = re.compile(
     r"|Shutdown|Impossible)|Exception|KeyboardInterrupt|SystemExit|StopIteration)"
     r"(?::[ \t]?(?P<msg>.*)|[ \t]*)$")
 
+# An exception quoted inside a sentence: a qualified name or one that says it is an error,
+# then ": " and a message.
+_EMBEDDED = re.compile(r"(?:^|(?<=[\s'\"`(\[]))(?P<type>(?:[a-z_]\w*\.)*[A-Z]\w*(?:Error|Exception))"
+                       r": (?P<msg>\S.*)$")
 _DBAPI = re.compile(r"^\((?P<type>[A-Za-z_][\w.]*)\) ?(?P<msg>.*)", re.S)
 _SA_LINK = re.compile(r"https?://sqlalche\.me/e/(?:(?P<version>\d+)/)?(?P<code>[a-z0-9]+)")
 _SA_TAIL = re.compile(r"^\s*(?:\[SQL: |\[parameters: |\[SQL parameters: |\(Background on this "
@@ -231,6 +236,7 @@ _RQ = re.compile(r"^(?P<ts>\d\d:\d\d:\d\d) (?:(?P<queue>[\w][\w.\-]*): |\[Job (?
                  r"|(?=Moving job|Worker |\*\*\* Listening|Cleaning registr|Subscribing|Work-horse"
                  r"|Job OK|Result|Sent heartbeat|Killed horse|Warm shut|Cold shut|Stopping|Unsubscr"
                  r"|Scheduler))(?P<msg>.*)$")
+_PG_WAIT = re.compile(r"still waiting for \w*Lock|deadlock detected")
 _RQ_JOB = re.compile(r"^(?P<name>[\w.]+)\(.*\) \((?P<id>[\w\-.]+)\)$")
 _RQ_ERROR = re.compile(r"exception raised while executing|Job failed|Work-horse terminated "
                        r"unexpectedly|work horse .* (?:killed|terminated)|Moving job to "
@@ -506,7 +512,16 @@ def _log_is_error(log: LogLine) -> bool:
         return bool(_UWSGI_ERROR.search(log.message)) and log.status is None
     if log.source == "heroku":
         return "at=error" in log.message
+    if log.source == "postgresql":  # a lock wait is logged at LOG level, and is the problem
+        return bool(_PG_WAIT.search(log.message))
     return False
+
+
+def is_error_message(message: str) -> bool:
+    """Whether a message, its log prefix taken off, is one a worker or server reports as a
+    failure (rq's, uWSGI's, PostgreSQL's lock waits): how the catalogue declares such lines."""
+    return bool(_RQ_ERROR.search(message) or _PG_WAIT.search(message)
+                or re.search(r"DAMN ! worker|HARAKIRI", message))
 
 
 def _exception_after_frames(s: str) -> re.Match | None:
@@ -562,6 +577,7 @@ class _Parser:
         self.relation = ""  # a chain sentence seen, waiting for the next exception
         self.chain = -1
         self.frame_indent = 0
+        self.exc_indent = 0  # of the exception line whose message is being read
         self.pytest_frames: list[Frame] = []
 
     # state changes
@@ -574,6 +590,7 @@ class _Parser:
                             line.number)
         self.exceptions.append(exc)
         self.exc, self.msg = exc, [msg or ""]
+        self.exc_indent = len(line.text) - len(line.text.lstrip())
         self.relation = ""
         line.kind, line.is_error = "exception", True
         self.mode = "message" if found_in != "pytest" else "pytest-e"
@@ -677,7 +694,12 @@ class _Parser:
                 self.msg = [s[len(self.exc.type) + 1:].strip()]
                 line.kind, line.is_error = "exception", True
                 return
-            if not self.structural(s) and not (self.pending_blank and _EXC_STRICT.match(s)) \
+            strict = _EXC_STRICT.match(s)
+            # another exception printed right below (errors listed one per line), not the
+            # message's next line: "pkg.mod.SomeError: ..." at the message's own indent
+            another = strict and strict["msg"] is not None and indent <= self.exc_indent \
+                and "." in strict["type"]  # a bare "KeyError: 'x'" is werkzeug's message
+            if not self.structural(s) and not (self.pending_blank and strict) and not another \
                     and not e:
                 self.msg.extend(("",) * len(self.pending_blank))
                 for blank in self.pending_blank:
@@ -766,6 +788,15 @@ class _Parser:
         m = _EXC_STRICT.match(s)
         if m and not m["type"].endswith("Warning"):  # a warning printed is not an error
             self.start_exception(m["type"], m["msg"], line, "bare")
+            return
+        if transport is None and (_RQ_ERROR.search(s) or _PG_WAIT.search(s)):
+            line.is_error = True  # rq's or PostgreSQL's failure, its log prefix cut off
+            return
+        m = _EMBEDDED.search(s) if transport is None else None
+        if m:  # "I get 'RuntimeError: Working outside of application context.' when ..."
+            self.start_exception(m["type"], m["msg"].strip().rstrip("'\"`").strip(), line,
+                                 "prose")
+            self.mode = "idle"
             return
         if transport is not None:
             self.logs.append(transport)
