@@ -302,3 +302,16 @@ def test_a_look_alike_the_text_shows_rules_the_scenario_out():
     assert data["answer"] == "no-known-pitfall"
     assert [r["code"] for r in data["ruled_out"]] == [SCENARIOS["circular_import"].code]
     assert "named like the library" in data["ruled_out"][0]["because"]
+
+
+def test_the_readme_shows_what_explain_prints(tmp_path):
+    """The chained traceback and its answer in the README's explain section are real."""
+    readme = (scenario.ROOT / "README.md").read_text()
+    section = readme.partition("A chained traceback from a gunicorn worker")[2]
+    blocks = section.split("```\n")
+    pasted, shown = blocks[1], blocks[3]
+    command, _, printed = shown.partition("\n")
+    assert command == "$ pitfall-lab explain error.txt --top 1"
+    (tmp_path / "error.txt").write_text(pasted)
+    result = pitfall_lab("explain", str(tmp_path / "error.txt"), "--top", "1")
+    assert result.stdout == printed

@@ -74,6 +74,8 @@ def installed(package: str) -> str | None:
 
 def expand(text: str) -> str:
     """Fill in <sa>: SQLAlchemy stamps its error links with its own version (sqlalche.me/e/20/)."""
+    if "<sa>" not in text:
+        return text
     sa_version = installed("sqlalchemy") or ""
     return text.replace("<sa>", "".join(sa_version.split(".")[:2]))
 

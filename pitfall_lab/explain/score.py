@@ -57,7 +57,7 @@ def context(evidence: parse.Evidence, text: str) -> dict[str, str]:
     for frame in evidence.frames:
         cue = _LIBRARY_CUES.get(frame.library) or _LIBRARY_CUES.get(frame.library.split(".")[0])
         if cue and frame.library != "werkzeug":
-            found.setdefault(cue, f"frames ({frame.library})")
+            found.setdefault(cue, f"in the frames: {frame.library}")
     for log in evidence.logs:
         cue = _LOG_CUES.get(log.source)
         if log.source == "werkzeug" and log.process == "reloader":
@@ -65,19 +65,20 @@ def context(evidence: parse.Evidence, text: str) -> dict[str, str]:
         if log.source == "syslog" and "cron" in log.process.lower():
             cue = "cron"
         if cue:
-            found.setdefault(cue, f"log ({log.source})")
+            found.setdefault(cue, f"in a {log.source} log line")
     for test in evidence.tests:
         found.setdefault("unittest" if test.outcome in ("FAIL",) or " (" in test.test
-                         else "pytest", "test results")
+                         else "pytest", "in the test results")
     for cue, pattern in _TEXT_CUES.items():
         if cue not in found and pattern.search(text):
-            found[cue] = "text"
+            found[cue] = "in the text"
     for exc in evidence.exceptions:
         modules = [f.file.replace("\\", "/").rsplit("/", 1)[-1] for f in exc.frames
                    if f.is_user and f.function == "<module>"]
         again = next((m for i, m in enumerate(modules) if m in modules[:i]), None)
         if again:
-            found.setdefault("import-cycle", f"frames ({again} imported again while it loads)")
+            found.setdefault("import-cycle", f"in the frames: {again} imported again while it "
+                                             "loads")
     return {cue: found[cue] for cue in scenario.CUES if cue in found}
 
 

@@ -30,7 +30,7 @@ _NORMALISE = [
     (re.compile(r"[\u201c\u201d\u201e]"), '"'),
     (re.compile(r"\(Background on this error at: [^)]*\)"), ""),
     (re.compile(r"(Original exception was:).*", re.I), r"\1 <exception>"),
-    (re.compile(r"https?://sqlalche\.me/\S+"), ""),
+    (re.compile(r"(?:\bsee )?https?://\S+", re.I), ""),  # links to docs: SQLAlchemy's, Flask's
     (re.compile(r"\[SQL: .*", re.S), ""),  # the statement and its parameters are the app's own
     (re.compile(r'File "[^"]*"'), "File <path>"),
     (re.compile(r"(?<![\w<])(?:/[\w.\-]+)+/?|<workdir>(?:/[\w.\-]+)*|[A-Z]:\\[\S]+"), "<path>"),
@@ -155,8 +155,8 @@ def patterns(scenarios: dict[str, scenario.Scenario]) -> list[Pattern]:
             if seen is None or (source == "measured" and seen.source != "measured"):
                 out[key] = p
             elif source == seen.source == "measured":  # the same error on more sets
-                out[key] = replace(seen, version_sets=tuple(dict.fromkeys(
-                    seen.version_sets + on_sets)))
+                out[key] = replace(seen, version_sets=tuple(sorted(set(
+                    seen.version_sets + on_sets))))
 
     for s in scenarios.values():
         for sym in s.symptoms:
