@@ -315,3 +315,22 @@ def test_the_readme_shows_what_explain_prints(tmp_path):
     (tmp_path / "error.txt").write_text(pasted)
     result = pitfall_lab("explain", str(tmp_path / "error.txt"), "--top", "1")
     assert result.stdout == printed
+
+
+@pytest.mark.parametrize("error, rq_scenario, celery_scenario", [
+    ("sqlalchemy.orm.exc.DetachedInstanceError: Parent instance <User at 0x7f> is not bound to "
+     "a Session; lazy load operation of attribute 'posts' cannot proceed",
+     "orm_object_job_arg", "celery_orm_object_arg"),
+    ("sqlalchemy.exc.PendingRollbackError: This Session's transaction has been rolled back due "
+     "to a previous exception during flush. To begin a new transaction with this Session, first "
+     "issue Session.rollback(). Original exception was: (sqlite3.IntegrityError) UNIQUE "
+     "constraint failed: account.email", "poisoned_session_jobs", "celery_one_app_context"),
+], ids=["detached", "pending-rollback"])
+def test_the_worker_in_the_text_tells_celery_from_rq(error, rq_scenario, celery_scenario):
+    celery = ("[2026-05-14 02:00:07,381: ERROR/ForkPoolWorker-1] Task tasks.rename[5c1f] raised "
+              "unexpected: " + error.partition(": ")[0] + "\nTraceback (most recent call last):\n"
+              '  File "/srv/venv/lib/python3.11/site-packages/celery/app/trace.py", line 453, '
+              "in trace_task\n    R = retval = fun(*args, **kwargs)\n" + error + "\n")
+    rq = f"{CUE_LINE['rq']}\n{error}\n"
+    assert first(explain.explain(celery)) == {SCENARIOS[celery_scenario].code}
+    assert first(explain.explain(rq)) == {SCENARIOS[rq_scenario].code}
