@@ -200,8 +200,8 @@ class Candidate:
 
     @property
     def rank_key(self) -> tuple:
-        # Of two with the same evidence, the one whose context is narrower (S19, Celery's
-        # prefork, before S07, any prefork server) names the cause more exactly.
+        # Of two with the same evidence, the one whose context is narrower (one worker's
+        # prefork pool, before any prefork server) names the cause more exactly.
         return (self.decided and not self.ruled_out, self.score,
                 -len(self.scenario.cues) if self.context else 0,
                 self.best is not None and self.best.pattern.source == "measured")
