@@ -263,16 +263,19 @@ def wsgi_server(request):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
-    """The app's database: a file SQLite database, and PostgreSQL when the suite has it."""
+    """The app's database: a file SQLite database, and PostgreSQL when the suite has it; a test
+    whose symptom differs on MariaDB too parametrizes it with "mariadb" (indirect=True)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'app.db'}"
+    if request.param == "mariadb":
+        return request.getfixturevalue("mariadb_database")
     return request.getfixturevalue("pg_database")
 
 
 @pytest.fixture
 def dialect(request, database_url) -> str:
-    """database_url's parameter, sqlite or postgresql: a symptom that differs by database says
-    `where = { database_url = "..." }` and the test passes database_url=dialect."""
+    """database_url's parameter, sqlite, postgresql (or mariadb): a symptom that differs by
+    database says `where = { database_url = "..." }` and the test passes database_url=dialect."""
     return request.node.callspec.params["database_url"]
 
 

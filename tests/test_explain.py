@@ -38,6 +38,7 @@ CUE_LINE = {
     "cron": "Nov 23 03:15:01 web1 CRON[4127]: (deploy) CMD (cd /srv/app && python report.py)",
     "fork": "[2024-05-14 02:00:07 +0000] [41] [INFO] preload_app: connections made before "
             "the fork",
+    "delete": "    db.session.delete(user)",
 }
 TRACEBACK = '''Traceback (most recent call last):
   File "/srv/app/venv/lib/python3.11/site-packages/flask/app.py", line 1511, in wsgi_app

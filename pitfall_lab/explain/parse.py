@@ -209,6 +209,8 @@ _EXC_STRICT = re.compile(
 _EMBEDDED = re.compile(r"(?:^|(?<=[\s'\"`(\[]))(?P<type>(?:[a-z_]\w*\.)*[A-Z]\w*(?:Error|Exception))"
                        r": (?P<msg>\S.*)$")
 _DBAPI = re.compile(r"^\((?P<type>[A-Za-z_][\w.]*)\) ?(?P<msg>.*)", re.S)
+# SQLAlchemy's note before the DBAPI error when an autoflush raised it (on its line, or the next).
+_AUTOFLUSH = re.compile(r"^\(raised as a result of Query-invoked autoflush;[^)]*\)\s*")
 _SA_LINK = re.compile(r"https?://sqlalche\.me/e/(?:(?P<version>\d+)/)?(?P<code>[a-z0-9]+)")
 _SA_TAIL = re.compile(r"^\s*(?:\[SQL: |\[parameters: |\[SQL parameters: |\(Background on this "
                       r"error at: )")
@@ -539,7 +541,7 @@ def _sqlalchemy(exc: ExceptionInfo) -> None:
     links = list(_SA_LINK.finditer(msg))
     if links:
         exc.sqlalchemy_code, exc.sqlalchemy_version = links[-1]["code"], links[-1]["version"] or ""
-    m = _DBAPI.match(msg)
+    m = _DBAPI.match(_AUTOFLUSH.sub("", msg, count=1))
     if m:
         exc.dbapi_type = m["type"]
         kept = []

@@ -29,6 +29,7 @@ _NORMALISE = [
     (re.compile(r"[\u2018\u2019\u201a\u2032]"), "'"),  # what a chat or word processor does to quotes
     (re.compile(r"[\u201c\u201d\u201e]"), '"'),
     (re.compile(r"\(Background on this error at: [^)]*\)"), ""),
+    (re.compile(r"\(raised as a result of Query-invoked autoflush;[^)]*\)\s*"), ""),
     (re.compile(r"(Original exception was:).*", re.I), r"\1 <exception>"),
     (re.compile(r"(?:\bsee )?https?://\S+", re.I), ""),  # links to docs: SQLAlchemy's, Flask's
     (re.compile(r"\[SQL: .*", re.S), ""),  # the statement and its parameters are the app's own
@@ -40,6 +41,7 @@ _NORMALISE = [
     (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\blocalhost:\d+"), "<host>"),
     (re.compile(r"\b(no such (?:table|column)|constraint failed|relation|table|cannot import name"
                 r"|no module named)(:?\s+)[\"']?[\w.]+[\"']?"), r"\1\2<name>"),
+    (re.compile(r" of relation <name>"), ""),  # PostgreSQL 12 on names the table; older ones do not
     (re.compile(r"<(\w+) at 0x<addr>>"), "<object>"),
     # Quoted names ('User', "account"), but not the database's own (pg_type_typname_nsp_index).
     (re.compile(r"(?!['\"`](?:pg|sqlite)_)(?:'[\w.<>]*'|\"[\w.<>]*\"|`[\w.<>]*`)"), "<q>"),
