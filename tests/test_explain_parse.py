@@ -132,7 +132,13 @@ def test_a_chain_printed_without_frames_psycopg3():
      "{'email': 'a@b.c'}]\n(Background on this error at: https://sqlalche.me/e/14/gkpj)",
      "psycopg2.errors.UniqueViolation", "duplicate key value violates unique constraint "
      "\"user_email_key\"\nDETAIL:  Key (email)=(a@b.c) already exists.", "gkpj", "14"),
-], ids=["sqlite", "mysql-old-link", "no-dbapi", "detail-line"])
+    ("sqlalchemy.exc.IntegrityError: (raised as a result of Query-invoked autoflush; consider "
+     "using a session.no_autoflush block if this flush is occurring prematurely)\n"
+     "(psycopg2.errors.NotNullViolation) null value in column \"board_id\" violates not-null "
+     "constraint\n[SQL: UPDATE lists SET board_id=%(board_id)s WHERE lists.id = %(lists_id)s]",
+     "psycopg2.errors.NotNullViolation",
+     "null value in column \"board_id\" violates not-null constraint", "", ""),
+], ids=["sqlite", "mysql-old-link", "no-dbapi", "detail-line", "autoflush-note"])
 def test_the_dbapi_error_and_sqlalchemys_code(line, dbapi_type, dbapi_message, code, version):
     exc = parse(line).last
     assert (exc.dbapi_type, exc.dbapi_message, exc.sqlalchemy_code, exc.sqlalchemy_version) == (
