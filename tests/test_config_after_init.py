@@ -1,6 +1,11 @@
-"""S28: the app's own test suite overrides the database URI after create_app(), which has
-already called db.init_app(app). The developer's dev.db holds their data (one user, ada); the
-suite runs as `python -m pytest` in the project, then dev.db is read again."""
+"""S28: configuration set after Flask-SQLAlchemy has read it.
+
+suite_override: the app's own test suite overrides the database URI after create_app(), which
+has already called db.init_app(app). The developer's dev.db holds their data (one user, ada); the
+suite runs as `python -m pytest` in the project, then dev.db is read again.
+
+init_before_config: a one-module app makes `db = SQLAlchemy(app)` before it sets the URI. It is
+imported in a fresh interpreter, creates its tables and signs a user up; then app.db is read."""
 import re
 import sqlite3
 
@@ -39,12 +44,57 @@ def run_the_suite(variant, tmp_path) -> str:
     return f"suite: {summary}\ndev.db users after the suite: {dev_db(project)}"
 
 
-@pytest.mark.parametrize("variant", S.repros, ids=str)
+@pytest.mark.parametrize("variant", [S.variant("repro-suite_override")], ids=str)
 def test_the_suite_runs_on_the_developers_database(variant, tmp_path, observe):
     assert observe(run_the_suite(variant, tmp_path)) == S.symptom("app's own suite")
 
 
-@pytest.mark.parametrize("variant", S.fixes, ids=str)
+@pytest.mark.parametrize("variant", [S.variant("fix-factory_config")], ids=str)
 def test_the_suite_runs_on_its_own_database(variant, tmp_path, observe):
     assert observe(run_the_suite(variant, tmp_path)) == \
         "suite: 1 passed\ndev.db users after the suite: ['ada']"
+
+
+SIGN_UP = """
+import warnings
+
+warnings.simplefilter("always")
+with warnings.catch_warnings(record=True) as caught:
+    try:
+        from app import app, db
+
+        with app.app_context():
+            db.create_all()
+        response = app.test_client().post("/users", json={"name": "ada"})
+        print(f"POST /users: {response.status_code} {response.get_json()}")
+    except Exception as exc:
+        print(f"import app: {type(exc).__module__}.{type(exc).__name__}: {exc}".splitlines()[0])
+for w in caught:
+    if "SQLALCHEMY_" in str(w.message):  # Flask-SQLAlchemy's own, about its configuration
+        print(f"warning: {w.category.__name__}: {w.message}")
+"""
+
+
+def sign_up(variant, tmp_path) -> str:
+    project = variant.copy_to(tmp_path)
+    run = procs.python("-c", SIGN_UP, cwd=project)
+    assert run.returncode == 0, run.stderr
+    if not (project / "app.db").exists():
+        return f"{run.stdout.strip()}\napp.db: not created"
+    con = sqlite3.connect(project / "app.db")
+    try:
+        users = [name for (name,) in con.execute("SELECT name FROM user ORDER BY id")]
+    finally:
+        con.close()
+    return f"{run.stdout.strip()}\napp.db users: {users}"
+
+
+@pytest.mark.parametrize("variant", [S.variant("repro-init_before_config")], ids=str)
+def test_an_app_configured_after_init_does_not_start(variant, tmp_path, observe):
+    assert observe(sign_up(variant, tmp_path)) == S.symptom("start the app")
+
+
+@pytest.mark.parametrize("variant", [S.variant("fix-config_first")], ids=str)
+def test_an_app_configured_before_init_starts(variant, tmp_path, observe):
+    assert observe(sign_up(variant, tmp_path)) == \
+        "POST /users: 201 {'id': 1}\napp.db users: ['ada']"

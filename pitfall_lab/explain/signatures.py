@@ -71,7 +71,7 @@ def verbatim(message: str) -> str:
     """The message with names kept, for generic messages: lower case, spaces collapsed."""
     for pattern, replacement in _NORMALISE[:3]:
         message = pattern.sub(replacement, message)
-    return " ".join(message.lower().split())
+    return " ".join(message.lower().split()).rstrip(".!")  # a sentence's full stop or not
 
 
 @dataclass(frozen=True)

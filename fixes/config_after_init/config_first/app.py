@@ -1,0 +1,25 @@
+import os
+
+from flask import Flask, request
+from flask_sqlalchemy import SQLAlchemy
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get(
+    "DATABASE_URL", f"sqlite:///{os.path.join(HERE, 'app.db')}")
+app.config["SQLALCHEMY_TRACK_MODIFICATIONS"] = False
+db = SQLAlchemy(app)  # after the configuration it reads
+
+
+class User(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(80), unique=True, nullable=False)
+
+
+@app.route("/users", methods=["POST"])
+def sign_up():
+    user = User(name=request.get_json()["name"])
+    db.session.add(user)
+    db.session.commit()
+    return {"id": user.id}, 201
