@@ -90,7 +90,7 @@ def late_settings(tree: ast.AST, factories: set[str]) -> list[tuple[int, str, in
 
 
 @register(needs={"source"}, late="S28")
-def config_after_init(seen: Seen, late: Check) -> list[Result]:
+def late_configuration(seen: Seen, late: Check) -> list[Result]:
     s = scenario.load(late.scenario)
     trees = sorted(seen.project.trees())
     factories = _factories(trees)
