@@ -20,13 +20,23 @@ else:  # pragma: no cover
 SCENARIOS = scenario.load_all()
 CASES = Path(__file__).parent / "explain_cases"
 EXPECTED = tomllib.loads((CASES / "expected.toml").read_text())["catalogue"]
-REAL = tomllib.loads((CASES / "real" / "cases.toml").read_text())
+# Real pastes from public threads: real/ was collected while the matcher was written, heldout/
+# after it, and never used to tune it. Keyed "<folder>/<file>".
+REAL = {f"{folder}/{name}": case for folder in ("real", "heldout")
+        for name, case in tomllib.loads((CASES / folder / "cases.toml").read_text()).items()}
 # What the matcher gets wrong, said once: each stays a strict xfail, so a fix shows up.
 KNOWN_MISSES = {
-    "26_cron_job_holds_mysql_connection.txt": "the text is the bare 'MySQL server has gone "
-    "away' that S12 ends in; only the thread says the connection was held, not pooled",
-    "37_celery_prefork_inherited_pool.txt": "the bare PGRES_TUPLES_OK error, with no Celery "
-    "in the text: S07 (any prefork server) first, S19 listed wanting celery",
+    "real/26_cron_job_holds_mysql_connection.txt": "the text is the bare 'MySQL server has "
+    "gone away' that S12 ends in; only the thread says the connection was held, not pooled",
+    "real/37_celery_prefork_inherited_pool.txt": "the bare PGRES_TUPLES_OK error, with no "
+    "Celery in the text: S07 (any prefork server) first, S19 listed wanting celery",
+    "heldout/15_memory_sqlite_no_such_table_threads.txt": "a bare 'no such table' in a request: "
+    "the text does not show the in-memory URL, so the answer is the family's differential, "
+    "undecided, and S17 is fourth in it",
+    "heldout/04_queuepool_scoped_session_never_closed.txt": "an exhausted pool: no scenario "
+    "of the catalogue has it yet",
+    "heldout/12_no_such_column_new_model_column.txt": "a column added without a migration: no "
+    "scenario of the catalogue has it yet",
 }
 # One line that carries each context cue, for the symptoms that count only with one.
 CUE_LINE = {
@@ -120,14 +130,15 @@ def real_cases():
     for name, case in REAL.items():
         marks = [pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[name])] \
             if name in KNOWN_MISSES else []
-        yield pytest.param(name, case, id=name.split("_", 1)[0] + "-" + case["kind"],
+        folder, file = name.split("/")
+        yield pytest.param(name, case, id=f"{folder}-{file.split('_', 1)[0]}-{case['kind']}",
                            marks=marks)
 
 
 @pytest.mark.parametrize("name, case", list(real_cases()))
 def test_a_real_error_has_its_exact_first_answer(name, case):
     """Real pastes from public threads, the cause established by the thread itself."""
-    answer = explain.explain((CASES / "real" / name).read_text())
+    answer = explain.explain((CASES / name).read_text())
     assert first(answer) == {case["expected"]}, (answer.kind, listed(answer))
     if case["kind"] == "not-an-error":
         assert answer.kind == "not-an-error"
@@ -141,7 +152,7 @@ def test_real_errors_in_the_catalogue_are_named_first_and_listed():
     for name, case in REAL.items():
         if case["kind"] != "catalogue":
             continue
-        answer = explain.explain((CASES / "real" / name).read_text())
+        answer = explain.explain((CASES / name).read_text())
         n += 1
         right += first(answer) == {case["expected"]}
         top3 += case["expected"] in listed(answer)[:3]
