@@ -33,8 +33,6 @@ KNOWN_MISSES = {
     "heldout/15_memory_sqlite_no_such_table_threads.txt": "a bare 'no such table' in a request: "
     "the text does not show the in-memory URL, so the answer is the family's differential, "
     "undecided, and S17 is fourth in it",
-    "heldout/04_queuepool_scoped_session_never_closed.txt": "an exhausted pool: no scenario "
-    "of the catalogue has it yet",
     "heldout/12_no_such_column_new_model_column.txt": "a column added without a migration: no "
     "scenario of the catalogue has it yet",
 }
