@@ -7,6 +7,7 @@ and the probes they need. Their titles, levels and hints are the scenarios' meta
 - ``fork``: connections open when a process forks;
 - ``models``: SQLAlchemy instances and their declarative bases;
 - ``jobs``: rq, its workers and its jobs;
+- ``celeryjobs``: Celery, its tasks, their arguments and its prefork pool;
 - ``engine``: the options of the app's engines;
 - ``config``: Flask-SQLAlchemy settings given to an app after the extension read them.
 
@@ -15,7 +16,7 @@ A new area is a new module here, imported below.
 from __future__ import annotations
 
 from pitfall_lab.doctor.checks import engine, fork, imports, jobs, models, scripts  # noqa: F401
-from pitfall_lab.doctor.checks import config, upgrade  # noqa: F401
+from pitfall_lab.doctor.checks import celeryjobs, config, upgrade  # noqa: F401
 
 
 def __getattr__(name: str):

@@ -1,7 +1,8 @@
-"""rq: what its jobs receive (only a run shows it: the pytest plugin's gate) and the app
-context its worker runs them in."""
+"""rq: what its jobs receive (a model instance plain in the source; the rest only a run shows:
+the pytest plugin's gate) and the app context its worker runs them in."""
 from __future__ import annotations
 
+from pitfall_lab.doctor import jobcalls
 from pitfall_lab.doctor import project as proj
 from pitfall_lab.doctor.checks._common import (COULD_NOT, FOUND, NOT_APPLICABLE, NOT_FOUND,
                                                Check, Result, Seen, register)
@@ -13,8 +14,17 @@ def rq(seen: Seen, argument: Check, worker: Check) -> list[Result]:
     if not proj.uses_rq(project):
         return [Result(c, NOT_APPLICABLE, "the project does not use rq")
                 for c in (argument, worker)]
-    out = [Result(argument, COULD_NOT, "which arguments jobs get shows only when they are "
-                                       "enqueued: run your tests with `pytest --pitfall-lab`")]
+    passed = [a for a in jobcalls.model_arguments(project.trees()) if a.queue == "rq"]
+    if passed:
+        out = [Result(argument, FOUND, f"{len(passed)} enqueue call(s) pass a model instance: "
+                                       "the job gets a pickled copy, detached from any session",
+                      [f"{a.path}:{a.line}: {a.call}(..., {a.argument}): {a.argument} is "
+                       f"{a.bound}" for a in passed], (passed[0].path, passed[0].line))]
+    else:
+        out = [Result(argument, COULD_NOT, "no enqueue call passes a name plainly bound to a "
+                                           "model instance; the arguments built elsewhere show "
+                                           "only when they are enqueued: run your tests with "
+                                           "`pytest --pitfall-lab`")]
     found = proj.worker_under_one_context(project)
     if found:
         path, line = found.rsplit(":", 1)
