@@ -7,7 +7,8 @@ catalogue's pitfalls gets a short "pitfall-lab" section next to its traceback
 
 With ``--pitfall-lab``, the suite's own runs gate on the pitfalls only a run can show:
 
-- a test that enqueues an ORM instance as an rq job argument fails, at the enqueue;
+- a test that enqueues an ORM instance as an rq job argument, or sends one to a Celery task
+  (``delay``, ``apply_async``), fails at that call;
 - a test that leaves a Session in a failed transaction (a flush failed and nobody rolled back)
   gets an error at its teardown;
 - database writes or DDL while the test modules were being imported (the app's import-time
@@ -101,21 +102,35 @@ class Gate:
                 self.import_writes.append(f"{self._where()}: {' '.join(sql.split())[:120]}")
 
     def _watch_enqueues(self):
+        from pitfall_lab.guard import detectors
+
         try:
             from rq.job import Job
         except ImportError:  # no rq: nothing to watch
+            pass
+        else:
+            create = Job.create.__func__
+
+            def checked_create(cls, func, args=None, kwargs=None, *rest, **options):
+                finding = detectors.orm_instance_as_job_argument(func, args, kwargs)
+                if finding:
+                    raise PitfallError(finding.message)
+                return create(cls, func, args, kwargs, *rest, **options)
+
+            Job.create = classmethod(checked_create)
+        try:
+            from celery.app.task import Task
+        except ImportError:  # no Celery: nothing to watch
             return
-        from pitfall_lab.guard import detectors
+        apply_async = Task.apply_async  # delay() calls it too
 
-        create = Job.create.__func__
-
-        def checked_create(cls, func, args=None, kwargs=None, *rest, **options):
-            finding = detectors.orm_instance_as_job_argument(func, args, kwargs)
+        def checked_apply_async(task, args=None, kwargs=None, *rest, **options):
+            finding = detectors.orm_instance_as_job_argument(task, args, kwargs, queue="celery")
             if finding:
                 raise PitfallError(finding.message)
-            return create(cls, func, args, kwargs, *rest, **options)
+            return apply_async(task, args, kwargs, *rest, **options)
 
-        Job.create = classmethod(checked_create)
+        Task.apply_async = checked_apply_async
 
     def pytest_runtest_setup(self, item):
         self.importing = False

@@ -10,7 +10,7 @@ import pytest
 from pitfall_lab import guard
 from pitfall_lab.catalogue import scenario
 from pitfall_lab.guard import observe
-from pitfall_lab.harness import procs, wsgi_servers
+from pitfall_lab.harness import celeryjobs, procs, wsgi_servers
 
 # The doctor, the guard and the gate observe SQLAlchemy 1.4's events: on older versions they
 # refuse in one line (tests/test_old_sqlalchemy.py), and these tests do not run.
@@ -21,7 +21,8 @@ FORK_SQLITE = scenario.load("fork_sqlite")
 PREFORK = scenario.load("prefork_shared_connection")
 THREADS = scenario.load("threads_share_session")
 PROBE = Path(__file__).parent / "probes" / "two_threads.py"
-WARNING = re.compile(r"^(\S+:\d+): PitfallWarning: (S\d\db?) ", re.M)
+# A warning as Python prints it, or as Celery logs a pool child's ("[<time>: WARNING/<child>] ").
+WARNING = re.compile(r"^(?:\[[^\]]+\] )?(\S+:\d+): PitfallWarning: (S\d\db?) ", re.M)
 
 
 def guarded(mode: str = "1") -> dict[str, str]:
@@ -83,3 +84,24 @@ def test_prefork_workers_under_load(variant, wsgi_server, tmp_path, pg_database)
                             concurrency=8, timeout=1 if affected else 3)
     seen = warned(log.read_text())
     assert list(seen) == (["S07"] if affected else []), log.read_text()[-2000:]
+
+
+CELERY_FORK = scenario.load("celery_engine_before_fork")
+
+
+@pytest.mark.parametrize("variant", CELERY_FORK.variants, ids=str)
+def test_celery_pool_children(variant, tmp_path, celery_broker, pg_database, dev_server):
+    """The real worker (-P prefork -c 2) with the guard on: the app connects at import in the
+    main process, and the pool child that runs a task uses that connection."""
+    env = {"DATABASE_URL": pg_database, "REDIS_URL": celery_broker, **guarded()}
+    worker = celeryjobs.start_worker(dev_server, "tasks.celery", variant.copy_to(tmp_path), env)
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg_database, poolclass=sa.pool.NullPool)
+    with engine.begin() as con:  # the table the app's create_all made at import
+        con.execute(sa.text("INSERT INTO account (id, balance) VALUES (1, 100)"))
+    engine.dispose()
+    task = celeryjobs.run(celery_broker, "tasks.charge", 1, 30)
+    assert celeryjobs.outcome(celery_broker, task).startswith("succeeded: "), worker.lines[-20:]
+    log = "\n".join(worker.lines)
+    assert list(warned(log)) == (["S19"] if variant.kind == "repro" else []), log[-2000:]

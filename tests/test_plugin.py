@@ -124,3 +124,78 @@ def test_a_second_thread_uses_the_session_in_a_transaction():
 def test_the_guard_flag_turns_the_guard_on_and_off_means_off(pytester, flag, outcome):
     pytester.makepyfile(test_threads=THREADS_SUITE)
     pytester.runpytest_subprocess(*procs.USER_SUITE_FLAGS, *flag).assert_outcomes(**outcome)
+
+
+CELERY_SUITE = '''
+import os
+
+import pytest
+from celery import Celery
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+db = SQLAlchemy(app)
+celery = Celery("tasks", broker=os.environ["REDIS_URL"])
+
+
+class User(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(80), nullable=False)
+
+
+@celery.task
+def send_welcome(user):
+    return user
+
+
+@pytest.fixture(autouse=True)
+def ada():
+    with app.app_context():
+        db.create_all()
+        db.session.add(User(id=1, name="ada"))
+        db.session.commit()
+        yield
+        db.drop_all()
+
+
+def test_delays_the_user():
+    send_welcome.delay(db.session.get(User, 1))
+
+
+def test_applies_the_user_async():
+    send_welcome.apply_async(kwargs={"user": db.session.get(User, 1)})
+
+
+def test_delays_the_id():
+    send_welcome.delay(1)
+'''
+
+
+@pytest.fixture
+def celery_suite(celery_broker, pytester, monkeypatch):  # the broker first, as for rq
+    monkeypatch.setenv("REDIS_URL", celery_broker)
+    pytester.makepyfile(test_tasks=CELERY_SUITE)
+    return pytester
+
+
+def test_the_gate_fails_a_task_sent_a_model_instance(celery_suite):
+    result = celery_suite.runpytest_subprocess(*procs.USER_SUITE_FLAGS, "-ra", "--pitfall-lab")
+    result.assert_outcomes(failed=2, passed=1)
+    result.stdout.fnmatch_lines([
+        "*PitfallError: S18 celery_orm_object_arg: send_welcome is sent to Celery with a User "
+        "instance*",
+        "FAILED test_tasks.py::test_delays_the_user - pitfall_lab*",
+        "FAILED test_tasks.py::test_applies_the_user_async - pitfall_lab*",
+    ])
+
+
+def test_without_the_gate_celery_refuses_the_instance_itself(celery_suite):
+    """Celery's own JSON serializer fails the same two tests, later and without the cause."""
+    result = celery_suite.runpytest_subprocess(*procs.USER_SUITE_FLAGS, "-ra")
+    result.assert_outcomes(failed=2, passed=1)
+    result.stdout.fnmatch_lines(["E *kombu.exceptions.EncodeError: Object of type User is not "
+                                 "JSON serializable",
+                                 "FAILED test_tasks.py::test_delays_the_user - kombu*"])
+    assert "PitfallError" not in result.stdout.str()

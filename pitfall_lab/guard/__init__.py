@@ -2,7 +2,8 @@
 SQLAlchemy does not give (pymongo's "MongoClient opened before fork" is the model):
 
 - a pooled connection used in a process other than the one that opened it (a worker forked by
-  a preloading server, a work horse forked by rq, os.fork in a script);
+  a preloading server, a work horse forked by rq, a Celery prefork pool child, os.fork in a
+  script);
 - one Session used by two threads at the same time.
 
 ``guard.detectors`` holds what it detects, each detector registered with the scenarios it

@@ -91,15 +91,25 @@ def codes(tool: str) -> list[str]:
 
 # The guard: in the user's process.
 
-@register("guard", values=("pid", "opened_by"), server="S07", sqlite="S07b")
+@register("guard", values=("pid", "opened_by"), server="S07", sqlite="S07b", celery="S19")
 def connection_crossed_fork(info: dict):
     """A pooled connection used in a process other than the one that opened it (the pool's
-    connection record ``info``, stamped by the guard when the connection was made)."""
+    connection record ``info``, stamped by the guard when the connection was made): in a
+    Celery prefork pool child, a server's worker, or any forked process."""
     opened_by = info.get("pitfall_lab_pid")
     if opened_by is not None and opened_by != os.getpid():
-        return ("sqlite" if info.get("pitfall_lab_sqlite") else "server",
-                {"pid": os.getpid(), "opened_by": opened_by}, (os.getpid(), id(info)))
+        role = "sqlite" if info.get("pitfall_lab_sqlite") else \
+            "celery" if _celery_pool_child() else "server"
+        return role, {"pid": os.getpid(), "opened_by": opened_by}, (os.getpid(), id(info))
     return None
+
+
+def _celery_pool_child() -> bool:
+    """This process is a child of Celery's prefork pool (billiard names them ForkPoolWorker-N)."""
+    import sys
+
+    process = sys.modules.get("billiard.process")
+    return process is not None and process.current_process().name.startswith("ForkPoolWorker")
 
 
 @register("guard", values=("thread", "owner"), threads="S08")
@@ -114,16 +124,19 @@ def session_used_by_two_threads(session):
 
 # The plugin's gate: in the user's test suite.
 
-@register("plugin", values=("function", "model"), argument="S10")
-def orm_instance_as_job_argument(func, args, kwargs):
-    """An ORM instance among the arguments an rq job is created with."""
+@register("plugin", values=("function", "model"), argument="S10", task="S18")
+def orm_instance_as_job_argument(func, args, kwargs, queue: str = "rq"):
+    """An ORM instance among the arguments an rq job is created with, or a Celery task is sent
+    with (``queue="celery"``)."""
     from sqlalchemy import inspect
     from sqlalchemy.orm import InstanceState
 
     for value in [*(args or ()), *(kwargs or {}).values()]:
         if isinstance(inspect(value, raiseerr=False), InstanceState):
-            return ("argument", {"function": getattr(func, "__name__", func),
-                                 "model": type(value).__name__}, None)
+            name = getattr(func, "__name__", None) or getattr(func, "name", None) or func
+            return ("task" if queue == "celery" else "argument",
+                    {"function": str(name).rsplit(".", 1)[-1], "model": type(value).__name__},
+                    None)
     return None
 
 
