@@ -266,10 +266,13 @@ def doctor(path, app, dburi, as_json, fmt, select, fail_level, quiet, show_silen
            baseline_path, write_baseline, list_checks):
     """Which of the catalogue's pitfalls this project has, found by running it in a throwaway
     copy against a throwaway database. Exit 0: nothing found at --fail-level; 1: found; 2: bad
-    input. Configuration: [tool.pitfall-lab] in the project's pyproject.toml (ignore,
+    input, or nothing found while the app could not load (the checks that need no app still
+    ran). Configuration: [tool.pitfall-lab] in the project's pyproject.toml (ignore,
     per-path-ignores) and `# pitfall-lab: ignore[ID]` on a finding's line."""
     from pitfall_lab import doctor as lab_doctor
     from pitfall_lab.doctor import gate, output, registry
+
+    fmt = "json" if as_json else fmt
 
     try:
         if list_checks:
@@ -282,11 +285,15 @@ def doctor(path, app, dburi, as_json, fmt, select, fail_level, quiet, show_silen
         gated = gate.apply(report, config, chosen, baseline, fail_level)
     except (lab_doctor.BadProject, gate.ConfigError, registry.RegistryError,
             scenario.MetadataError) as exc:
+        if fmt == "json":  # JSON on stdout whatever happens
+            click.echo(json.dumps({"format": output.FORMAT, "project": str(Path(path)),
+                                   "error": str(exc), "results": []}, indent=1))
         _fail(str(exc))
     if write_baseline:
         count = gate.write_baseline(report, gated, Path(write_baseline))
         click.echo(f"wrote {write_baseline}: {count} finding(s)", err=True)
-    fmt = "json" if as_json else fmt
+    if not report.loaded:
+        click.echo(f"pitfall-lab: {output.app_line(report)}", err=True)
     if quiet and not gated.findings:
         pass
     elif fmt == "table":
@@ -294,7 +301,8 @@ def doctor(path, app, dburi, as_json, fmt, select, fail_level, quiet, show_silen
     else:
         data = output.as_json(report, gated) if fmt == "json" else output.sarif(report, gated)
         click.echo(json.dumps(data, indent=1))
-    sys.exit(1 if gated.failing and not write_baseline else 0)
+    sys.exit(1 if gated.failing and not write_baseline
+             else EXIT_BAD_INPUT if not report.loaded else 0)
 
 
 @main.command()

@@ -50,10 +50,47 @@ def test_each_sample_gets_its_expected_verdicts(examined):
                    for r in report.results)
     for r in report.found:
         assert r.location and (report.root / r.location[0]).is_file(), r.check.id
+    if "load_error" in EXPECTED[name]:
+        return
     # Every module imports on its own: no probe reached the app's own database URL
     # (gunicorn_deploy and uwsgi_deploy name a PostgreSQL server that is not there).
     (imports,) = [r for r in report.results if r.check.id == "S02-circular-import"]
     assert imports.message.endswith("module(s) import on their own"), imports.message
+
+
+def test_the_app_is_found_where_the_project_names_it(examined):
+    """The header names the app target used and where it was read, never None."""
+    name, report, _, _ = examined
+    expected = EXPECTED[name]
+    if "app" in expected:
+        assert (report.app, report.app_source) == (expected["app"], expected["app_source"])
+    assert report.app is not None
+    assert output.app_line(report).startswith(
+        f"app: {report.app} (from " if report.loaded else f"app: could not load {report.app} (")
+
+
+def test_an_app_that_cannot_load_says_why_and_the_other_checks_run(examined):
+    """The last exception, at the user's line relative to the project; the checks that need
+    the app say so, with that cause; the others ran."""
+    name, report, _, _ = examined
+    cause = EXPECTED[name].get("load_error")
+    if cause is None:
+        assert report.loaded, report.load_error
+        return
+    assert report.load_error["cause"] == cause
+    assert "/tmp" not in output.app_line(report) and str(report.root) not in cause
+    for r in report.results:
+        if CODES[r.check.scenario] in EXPECTED[name]["could_not_check"]:
+            assert (r.verdict, r.message) == ("could not check", f"the app did not load ({cause})")
+    data = output.as_json(report)
+    path, line = cause.rsplit(", ", 1)[1].split(":")
+    assert (data["loaded"], data["load_error"]["location"]) == (False, {"path": path,
+                                                                       "line": int(line)})
+    (result,) = [r for r in output.sarif(report)["runs"][0]["results"]
+                 if r["ruleId"] == output.COULD_NOT_LOAD]
+    assert result["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": path}, "region": {"startLine": int(line)}}
+    assert result["message"]["text"] == f"could not load the app: {cause.rsplit(', ', 1)[0]}"
 
 
 def test_the_project_is_left_as_it_was(examined):
@@ -69,7 +106,7 @@ def test_json_and_sarif_carry_every_finding_with_a_location(examined):
         r.check.id for r in report.found]
     sarif = output.sarif(report)
     results = sarif["runs"][0]["results"]
-    assert len(results) == len(report.found)
+    assert len(results) == len(report.found) + (not report.loaded)  # and one: could not load
     for result in results:
         location = result["locations"][0]["physicalLocation"]
         assert not Path(location["artifactLocation"]["uri"]).is_absolute()
@@ -96,15 +133,7 @@ def test_a_clean_project_exits_0_and_json_is_alone_on_stdout():
 @pytest.mark.parametrize("files, args, line", [
     ({}, ["/nonexistent/project"], "pitfall-lab: not a project: /nonexistent/project: not a directory"),
     ({"README.md": "# notes\n"}, [], "pitfall-lab: not a project: {root}: no Python files"),
-    ({"util.py": "def add(a, b):\n    return a + b\n"}, [],
-     "pitfall-lab: no app found in {root}: Could not locate a Flask application. Use the "
-     "'flask --app' option, 'FLASK_APP' environment variable, or a 'wsgi.py' or 'app.py' file "
-     "in the current directory."),
-    ({"app.py": "from flask import Flask\n\n\ndef create_app():\n    raise RuntimeError("
-               "'SECRET_KEY is not set')\n"}, [],
-     "pitfall-lab: the app raised while loading ({root}/app.py:5): RuntimeError: SECRET_KEY is "
-     "not set"),
-], ids=["missing", "no-python", "no-app", "factory-raises"])
+], ids=["missing", "no-python"])
 def test_what_it_cannot_examine_is_one_line_and_exit_2(tmp_path, files, args, line):
     for name, text in files.items():
         (tmp_path / name).write_text(text)
@@ -112,3 +141,47 @@ def test_what_it_cannot_examine_is_one_line_and_exit_2(tmp_path, files, args, li
     assert result.returncode == 2
     assert [text for text in result.stderr.splitlines() if text.strip()] == [
         line.format(root=tmp_path.resolve())]
+    result = pitfall_lab("doctor", *(args or [str(tmp_path)]), "--json")
+    assert result.returncode == 2
+    assert json.loads(result.stdout)["error"] == line.format(root=tmp_path.resolve()).split(
+        ": ", 1)[1]
+
+
+@pytest.mark.parametrize("files, line", [
+    ({"util.py": "def add(a, b):\n    return a + b\n", "Procfile": "web: gunicorn api:app\n"},
+     "app: could not load: no app found; tried api:app (Procfile:1): not a module of the "
+     "project; try --app MODULE:NAME"),
+    ({"util.py": "from flask import Flask\n\n\ndef make(name):\n    return Flask(name)\n",
+      ".flaskenv": "FLASK_APP=util\n"},
+     "app: could not load: no app found; tried util (.flaskenv:1): Failed to find Flask "
+     "application or factory in module 'util'. Use 'util:name' to specify one.; try --app "
+     "MODULE:NAME"),
+    ({"app.py": "from flask import Flask\n\n\ndef create_app():\n    raise RuntimeError("
+               "'SECRET_KEY is not set')\n"},
+     "app: could not load app.py (from flask's default): RuntimeError: SECRET_KEY is not set at "
+     "app.py:5"),
+    ({"app.py": "from flask import Flask\nfrom config import Config\n\napp = Flask(__name__)\n",
+      "config.py": "from itsdangerous import TimedJSONWebSignatureSerializer\n"},
+     "app: could not load app.py (from flask's default): ImportError: cannot import name "
+     "'TimedJSONWebSignatureSerializer' from 'itsdangerous' ({itsdangerous}) at config.py:1"),
+], ids=["no-app", "no-app-in-flaskenv", "factory-raises", "import-error-cause"])
+def test_an_app_that_cannot_load_is_one_line_and_exit_2_with_the_checks_that_ran(
+        tmp_path, files, line):
+    """Flask's "While importing 'config', an ImportError was raised" is cut to its cause."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    import itsdangerous
+    if "itsdangerous" in line and hasattr(itsdangerous, "TimedJSONWebSignatureSerializer"):
+        pytest.skip("this itsdangerous still has TimedJSONWebSignatureSerializer")
+    line = line.format(itsdangerous=itsdangerous.__file__)
+    result = pitfall_lab("doctor", str(tmp_path))
+    assert result.returncode == 2
+    assert [text for text in result.stderr.splitlines() if text.strip()] == [
+        f"pitfall-lab: {line}"]
+    assert result.stdout.splitlines()[1] == line
+    assert "S31  not found" in result.stdout and "/tmp/pitfall-lab-doctor" not in result.stdout
+    result = pitfall_lab("doctor", str(tmp_path), "--json")
+    assert result.returncode == 2
+    data = json.loads(result.stdout)
+    assert data["loaded"] is False and data["load_error"]["message"] in line
+    assert {r["verdict"] for r in data["results"] if r["code"] == "S09"} == {"could not check"}

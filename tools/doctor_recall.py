@@ -4,8 +4,9 @@ is reported found wherever a check covers it), false alarms on the fixes (never 
     python tools/doctor_recall.py        # exit 0 when recall is complete and no fix is flagged
 
 Server scenarios get --dburi on a throwaway PostgreSQL (servers.postgresql): that is how a user
-tells the doctor which server the app uses. Where a variant has no app.py or wsgi.py, --app
-names its app module, as a user would.
+tells the doctor which server the app uses. No --app: the doctor finds each variant's app as a
+user's project is found (FLASK_APP, .flaskenv, the Procfile, uwsgi.ini, gunicorn.conf.py, ...).
+A variant whose app does not load counts as not found, with its cause.
 """
 from __future__ import annotations
 
@@ -17,11 +18,6 @@ from pitfall_lab import doctor
 from pitfall_lab.catalogue import scenario
 from pitfall_lab.doctor import checks
 from pitfall_lab.harness import servers
-
-APP = {"prefork_shared_connection": "flask_app", "startup_side_effect": "flask_app",
-       "shared_base": "apps:app_a", "fork_sqlite": "import_users", "script_relative_import": "api",
-       "no_such_table": "test_apps:app_a"}
-
 
 def main() -> int:
     covered = {c.scenario for c in checks.CHECKS}
@@ -35,7 +31,7 @@ def main() -> int:
                 pg = stack.enter_context(servers.postgresql())
             for v in s.variants:
                 try:
-                    report = doctor.examine(v.path, app=APP.get(s.id),
+                    report = doctor.examine(v.path,
                                             dburi=pg if "postgresql" in s.servers else None)
                 except doctor.BadProject as exc:
                     rows.append(f"{s.code:<5}{str(v):<28} could not run: {exc}")
@@ -48,7 +44,10 @@ def main() -> int:
                 mark = ("found" if found else "NOT FOUND") if v.kind == "repro" else \
                     ("FALSE ALARM" if found else "not found")
                 rows.append(f"{s.code:<5}{str(v):<28} {mark}"
-                            + (f": {found[0].message}" if found else ""))
+                            + (f": {found[0].message}" if found else "")
+                            + f" [app {report.app} from {report.app_source}]"
+                            + ("" if report.loaded else
+                               f" [did not load: {report.load_error['cause']}]"))
     print("\n".join(rows))
     print(f"\nrecall on the repros: {recall[0]}/{recall[1]}; false alarms on the fixes: "
           f"{alarms[0]}/{alarms[1]}")

@@ -12,10 +12,11 @@ import json
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pitfall_lab.harness import procs
+from pitfall_lab.doctor import discover
 from pitfall_lab.doctor import project as proj
 from pitfall_lab.doctor import registry
 from pitfall_lab.doctor.registry import Result
@@ -30,13 +31,20 @@ class BadProject(ValueError):
 @dataclass
 class Report:
     root: Path
-    app: str | None
+    app: str | None  # the target loaded (or tried), as `flask --app` takes it; None: none found
     database: str
     results: list[Result]
+    app_source: str = ""  # where the target was read: "--app", ".flaskenv:1", "Procfile:1", ...
+    load_error: dict | None = None  # the app did not load: see _failure
+    environment: dict[str, str] = field(default_factory=dict)  # variable -> what set it, why
 
     @property
     def found(self) -> list[Result]:
         return [r for r in self.results if r.verdict == registry.FOUND]
+
+    @property
+    def loaded(self) -> bool:
+        return self.load_error is None
 
 
 @contextlib.contextmanager
@@ -63,18 +71,22 @@ def _dialect(url: str) -> str:
     return url.split(":", 1)[0].split("+", 1)[0]
 
 
+URL_VARIABLES = ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI")
+
+
 def _probe(copy: Path, db: str, args: list[str], timeout: float = 60,
-           url_env: bool = True) -> dict:
-    """Run the probe; with ``url_env``, DATABASE_URL (and SQLALCHEMY_DATABASE_URI) name the
+           url_env: bool = True, base: dict[str, str] | None = None) -> dict:
+    """Run the probe in the user's environment (what is exported, with ``base``: what .env and
+    .flaskenv add); with ``url_env``, DATABASE_URL (and SQLALCHEMY_DATABASE_URI) name the
     throwaway database too, for apps that read their URL from there."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
         path = Path(out.name)
-    env = {"PITFALL_LAB_DOCTOR_DB": db}
+    env = {**(base or {}), "PITFALL_LAB_DOCTOR_DB": db}
     if url_env:
-        env.update(DATABASE_URL=db, SQLALCHEMY_DATABASE_URI=db)
+        env.update(dict.fromkeys(URL_VARIABLES, db))
     try:
         result = procs.python("-m", "pitfall_lab.doctor.probe", str(path), *args, cwd=copy,
-                              timeout=timeout, env=env)
+                              timeout=timeout, env=env, inherit=True)
         if not path.stat().st_size:
             return {"error": {"type": "crash", "line": (procs.exception_lines(result.stderr)
                                                          or ["the interpreter died"])[-1],
@@ -93,9 +105,11 @@ def _probe(copy: Path, db: str, args: list[str], timeout: float = 60,
 def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
             select: set[str] | None = None) -> Report:
     """Run the checks (those in ``select``, if given) on the project at ``path``; BadProject for
-    a path that is not one, an app that cannot be found, or one that raises while it loads.
-    The app is always loaded: that is how the project is found. The other probes run only when
-    a selected check needs them (registry.probes_for)."""
+    a path that is not one. The app is found as `flask` and the deployment find it
+    (discover.candidates: the first place that names an app that is there) and loaded once;
+    when none is found, or it raises while loading, the checks that need it say why (the
+    cause: the last exception, at the user's line) and the others run. The other probes run
+    only when a selected check needs them (registry.probes_for)."""
     from pitfall_lab.guard import observe
 
     problem = observe.unsupported()
@@ -105,7 +119,10 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
         project = proj.read(Path(path))
     except proj.NotAProject as exc:
         raise BadProject(f"not a project: {exc}") from None
-    app = app or os.environ.get("FLASK_APP")
+    files = discover.dotenv(project.root, dict(os.environ))
+    base = {key: value for key, (value, _) in files.items()}
+    absent: list[discover.Candidate] = []
+    candidates = discover.candidates(project, app, dict(os.environ), files, absent)
     probes = registry.probes_for(select)
     runs = {c.target: c for c in project.commands} if "scripts" in probes else {}
     as_modules = {c.target for c in project.commands if c.kind == "module"}
@@ -120,14 +137,22 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
             # Without --dburi, the app's own default URL says which database it uses: the
             # environment names the throwaway one only where the app demands it.
             url_env = bool(dburi)
-            load = _probe(copy, fresh(), ["load", *([app] if app else [])], url_env=url_env)
-            if not url_env and _wants_url(load):
-                url_env = True
-                load = _probe(copy, fresh(), ["load", *([app] if app else [])])
-            _raise_for(load, app, project.root)
+            load, used, tried = None, None, []
+            for candidate in candidates:
+                load = _probe(copy, fresh(), ["load", candidate.target], url_env=url_env,
+                              base=base)
+                if not url_env and _wants_url(load):
+                    url_env = True
+                    load = _probe(copy, fresh(), ["load", candidate.target], base=base)
+                used = candidate
+                if not (load.get("error") or {}).get("missing"):
+                    break
+                tried.append(f"{candidate}: {load['error']['line']}")
+            tried += [f"{c}: not a module of the project" for c in absent]
+            failure = _failure(load, used, tried, project, app)
             importing = pool.submit(_probe, copy, fresh(), ["imports", *project.modules],
-                                    url_env=url_env) if "imports" in probes else None
-            running = {name: pool.submit(_run, copy, fresh(), command, url_env)
+                                    url_env=url_env, base=base) if "imports" in probes else None
+            running = {name: pool.submit(_run, copy, fresh(), command, url_env, base)
                        for name, command in runs.items()}
             imports = importing.result().get("imports", {}) if importing else {}
             scripts = {name: future.result() for name, future in running.items()}
@@ -135,42 +160,80 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
 
     def dialect_of(url: str) -> str:  # the app's own URL, or a throwaway one we gave it
         return _dialect(dburi or "sqlite" if url in handed else url)
+    if failure:
+        load = {"engines": [], "statements": [], "instances": [], "forks": [],
+                "error": failure}
     seen = registry.Seen(project, load, imports, scripts, dialect_of)
-    results = registry.run(seen, select)
+    missing = {"load": f"the app did not load ({failure['cause']})"} if failure else None
+    results = registry.run(seen, select, missing)
     where = (dburi and _hide(dburi)) or "a temporary SQLite file per probe"
-    return Report(project.root, (load.get("app") or {}).get("name"), where, results)
+    return Report(project.root, used.target if used else None, where, results,
+                  used.source if used else "", failure,
+                  _environment(files, url_env))
+
+
+def _failure(load: dict | None, used, tried: list[str], project, app: str | None) -> dict | None:
+    """Why the app did not load, or None: ``kind`` "no app" (nothing that names one names an
+    app that is there: ``line`` says what was tried, and an --app value to try) or "raised"
+    (``line``: the last exception of the chain, type and message; ``at``: the user's line,
+    relative to the project); ``cause`` is both in a few words."""
+    error = (load or {}).get("error")
+    if load is not None and not error:
+        return None
+    if load is None or error.get("missing"):
+        if app:
+            line = f"no app found (--app {app}): {error['line']}"
+        elif tried:
+            line = f"no app found; tried {'; '.join(tried)}"
+        else:
+            line = ("no app found: nothing names one (FLASK_APP, .env, .flaskenv, a Procfile, "
+                    "gunicorn or uWSGI config, Dockerfile, docker-compose, wsgi.py, app.py) and "
+                    "no module makes a Flask app")
+        hint = discover.suggestion(project)
+        return {"kind": "no app", "line": f"{line}; try --app {hint}", "at": None,
+                "cause": f"no app found; try --app {hint}"}
+    at = tuple(error["at"]) if error.get("at") else None
+    where = f", {at[0]}:{at[1]}" if at else ""
+    return {"kind": "raised", "line": error["line"], "at": at, "target": used.target,
+            "text": error.get("text", ""), "cause": f"{error['line']}{where}"}
+
+
+def _environment(files: dict[str, tuple[str, str]], url_env: bool) -> dict[str, str]:
+    """Every variable the doctor gives the user's code beyond what is exported, and why."""
+    out = {key: f"from {where}, as `flask` reads it" for key, (_, where) in sorted(files.items())}
+    if url_env:
+        out.update(dict.fromkeys(URL_VARIABLES, "the throwaway database, which the app "
+                                                "reads its URL from"))
+    out["PITFALL_LAB_DOCTOR_DB"] = "the throwaway database, for the probe"
+    out.update(procs.CHILD_SETS)
+    return out
+
+
+def overridden(environment: dict[str, str]) -> list[str]:
+    """The variables the doctor sets that the user had exported with another value."""
+    from pitfall_lab.harness.procs import child_env
+
+    given = child_env(inherit=True)
+    return [k for k in environment if k in os.environ and k != "PATH"
+            and given.get(k, os.environ[k]) != os.environ[k]]
 
 
 def _wants_url(load: dict) -> bool:
     error = load.get("error") or {}
     text = error.get("text", error.get("line", ""))
-    return any(name in text for name in ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI"))
+    return any(name in text for name in URL_VARIABLES)
 
 
-def _run(copy: Path, db: str, command: proj.Command, url_env: bool) -> dict:
+def _run(copy: Path, db: str, command: proj.Command, url_env: bool,
+         base: dict[str, str] | None = None) -> dict:
     try:
         run = _probe(copy, db, [command.kind, command.target], timeout=SCRIPT_TIMEOUT,
-                     url_env=url_env)
+                     url_env=url_env, base=base)
     except TimeoutError:
         run = {"timeout": SCRIPT_TIMEOUT, "forks": []}
     run["command"] = (f"python {command.target}" if command.kind == "script"
                       else f"python -m {command.target}")
     return run
-
-
-def _raise_for(load: dict, app: str | None, root: Path) -> None:
-    """One line for an app that cannot be examined; none for one that fails to import because
-    of a circular import, which is itself a finding (checks.imports)."""
-    from pitfall_lab.doctor.checks.imports import CIRCULAR
-
-    error = load.get("error")
-    if not error or CIRCULAR in error.get("text", error["line"]):
-        return
-    if error["type"] == "NoAppException":
-        raise BadProject(f"no app found in {root}"
-                         f"{f' (--app {app})' if app else ''}: {error['line']}")
-    where = f" ({root / error['at'][0]}:{error['at'][1]})" if error["at"] else ""
-    raise BadProject(f"the app raised while loading{where}: {error['line']}")
 
 
 def _hide(url: str) -> str:

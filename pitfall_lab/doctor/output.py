@@ -2,6 +2,8 @@
 scanning (SARIF 2.1.0): the same results, the same check ids."""
 from __future__ import annotations
 
+import hashlib
+
 import click
 
 from pitfall_lab.catalogue import scenario
@@ -11,15 +13,16 @@ from pitfall_lab.doctor.registry import Level
 FORMAT = 1
 COLOUR = {registry.FOUND: "red", registry.NOT_FOUND: "green", registry.NOT_APPLICABLE: None,
           registry.COULD_NOT: "yellow"}
+COULD_NOT_LOAD = "could-not-load"  # the SARIF rule of the one result that is no check's
 SARIF_LEVEL = {Level.ERROR: "error", Level.WARNING: "warning", Level.INFO: "note"}
 
 
 def table(report: Report, gated: gate.Gated, show_silenced: bool = False) -> str:
     silenced = {id(r): why for r, why in gated.silenced}
     known = {id(r) for r in gated.known}
-    lines = [f"pitfall-lab doctor {report.root}",
-             f"app: {report.app}; database: {report.database} (every engine the app creates is "
-             "redirected there; connections opened without SQLAlchemy are not)", ""]
+    lines = [f"pitfall-lab doctor {report.root}", app_line(report),
+             f"database: {report.database} (every engine the app creates is redirected there; "
+             "connections opened without SQLAlchemy are not)", environment_line(report), ""]
     for r in report.results:
         if id(r) in silenced and not show_silenced:
             continue
@@ -47,6 +50,31 @@ def table(report: Report, gated: gate.Gated, show_silenced: bool = False) -> str
     return "\n".join(lines) + "\n"
 
 
+def app_line(report: Report) -> str:
+    """Which app was loaded, and from where; or why none was, in one line."""
+    error = report.load_error
+    if error is None:
+        return f"app: {report.app} (from {report.app_source})"
+    if error["kind"] == "no app":
+        return f"app: could not load: {error['line']}"
+    where = f" at {error['at'][0]}:{error['at'][1]}" if error["at"] else ""
+    return (f"app: could not load {report.app} (from {report.app_source}): "
+            f"{error['line']}{where}")
+
+
+def environment_line(report: Report) -> str:
+    """What the user's code gets beyond the exported environment, grouped by why."""
+    from pitfall_lab.doctor import overridden
+
+    groups: dict[str, list[str]] = {}
+    for key, why in report.environment.items():
+        groups.setdefault(why, []).append(key)
+    said = "; ".join(f"{', '.join(keys)} ({why})" for why, keys in groups.items())
+    over = overridden(report.environment)
+    return ("environment: as exported; the doctor sets " + said
+            + (f"; of these it overrides the exported {', '.join(over)}" if over else ""))
+
+
 def list_checks() -> str:
     """Every check, one per scenario: id, level, title, then the hint, or why none covers it."""
     return "\n".join(f"{c.id:<34} {c.level:<8} {c.title}\n{'':34} "
@@ -57,7 +85,13 @@ def list_checks() -> str:
 def as_json(report: Report, gated: gate.Gated | None = None) -> dict:
     silenced = {id(r): why for r, why in (gated.silenced if gated else [])}
     known = {id(r) for r in (gated.known if gated else [])}
+    error = report.load_error
     return {"format": FORMAT, "project": str(report.root), "app": report.app,
+            "app_source": report.app_source, "loaded": report.loaded,
+            "load_error": {"kind": error["kind"], "message": error["line"],
+                           "location": ({"path": error["at"][0], "line": error["at"][1]}
+                                        if error["at"] else None)} if error else None,
+            "environment": report.environment,
             "database": report.database,
             "summary": {"found": len(gated.findings) if gated else len(report.found),
                         "silenced": len(silenced), "in_baseline": len(known),
@@ -106,6 +140,21 @@ def sarif(report: Report, gated: gate.Gated | None = None) -> dict:
             **({"baselineState": "unchanged" if id(r) in known else "new"}
                if gated and (gated.known or gated.gone) else {}),
         })
+    error = report.load_error
+    if error:
+        path, line = error["at"] or (_first_source(report), 1)
+        rules.append({"id": COULD_NOT_LOAD, "name": "could not load",
+                      "shortDescription": {"text": "The app could not be loaded"},
+                      "fullDescription": {"text": "The doctor could not load the app, so the "
+                                                  "checks that need it could not run."},
+                      "defaultConfiguration": {"level": "warning"}})
+        results.append({
+            "ruleId": COULD_NOT_LOAD, "ruleIndex": len(rules) - 1, "level": "warning",
+            "message": {"text": f"could not load the app: {error['line']}"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": path},
+                                                "region": {"startLine": line}}}],
+            "partialFingerprints": {"pitfallLab/v1": hashlib.sha256(
+                f"{COULD_NOT_LOAD}\0{path}\0{error['line']}".encode()).hexdigest()}})
     return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
             "runs": [{"tool": {"driver": {"name": "pitfall-lab doctor", "rules": rules,
                                           "informationUri": "https://docs.sqlalchemy.org/en/20/"

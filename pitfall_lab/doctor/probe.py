@@ -130,14 +130,31 @@ def instrument(target_url: str) -> None:
         {"at": user_frame(), "pools": _pool_state()}))
 
 
+def _relative(text: str) -> str:
+    """The project's paths as the user names them: relative, never the throwaway copy's."""
+    return text.replace(ROOT + os.sep, "").replace(ROOT, ".")
+
+
 def _error(exc: BaseException) -> dict:
     frames = traceback.extract_tb(exc.__traceback__)
     lines = traceback.format_exception_only(type(exc), exc)
+    at = user_frame(frames)
+    filename = getattr(exc, "filename", None)  # a SyntaxError's line is not a frame
+    if isinstance(exc, SyntaxError) and filename and \
+            os.path.realpath(filename).startswith(ROOT + os.sep):
+        at = [os.path.relpath(os.path.realpath(filename), ROOT), exc.lineno or 0]
     return {"type": f"{type(exc).__module__}.{type(exc).__qualname__}",
-            "line": lines[-1].strip().splitlines()[0] if lines else type(exc).__name__,
-            "text": "".join(lines),
-            "at": user_frame(frames),
+            "line": _relative(lines[-1].strip().splitlines()[0] if lines
+                              else type(exc).__name__),
+            "text": _relative("".join(lines)),
+            "at": at,
             "chain": [user_frame([f]) for f in frames if user_frame([f])]}
+
+
+# What Flask says when a target names no app (the doctor then tries the next place that names
+# one), as opposed to an app whose module raised while it was imported.
+_NO_APP = ("Could not import", "Failed to find", "Could not locate", "Detected factory",
+           "Detected multiple", "The factory", "A valid Flask application was not obtained")
 
 
 def load(app_path: str | None) -> None:
@@ -147,8 +164,13 @@ def load(app_path: str | None) -> None:
         info = ScriptInfo(app_import_path=app_path, set_debug_flag=False)
         app = info.load_app()
     except NoAppException as exc:
-        report["error"] = {"type": "NoAppException", "line": str(exc).strip().splitlines()[0],
-                           "text": str(exc), "at": None, "chain": []}
+        said = _relative(str(exc).strip().splitlines()[0])
+        if exc.__context__ is not None and not said.startswith(_NO_APP):
+            # "While importing 'X', an ImportError was raised": the ImportError is the cause
+            report["error"] = _error(exc.__context__)
+            return
+        report["error"] = {"type": "NoAppException", "line": said, "missing": True,
+                           "text": _relative(str(exc)), "at": None, "chain": []}
         return
     report["app"] = {"name": app.import_name, "debug": bool(app.debug)}
 

@@ -14,6 +14,8 @@ SKIP_DIRS = {".git", ".hg", ".venv", "venv", "env", ".env", "node_modules", "__p
              "site-packages"}
 DATA = ("*.db", "*.sqlite", "*.sqlite3", "*.pyc", "*.log")
 NOT_SCRIPTS = {"setup.py", "noxfile.py", "conftest.py", "manage.py", "gunicorn.conf.py"}
+# Files that run a tool when imported (setup() ...): never imported as modules.
+NOT_MODULES = {"setup", "noxfile", "conftest"}
 
 
 class NotAProject(ValueError):
@@ -51,7 +53,8 @@ class Project:
     def copy_to(self, dest: Path) -> Path:
         """A copy to run in: the user's tree is never written, and their data never read."""
         shutil.copytree(self.root, dest, ignore=lambda d, names: [
-            n for n in names if n in SKIP_DIRS or any(Path(n).match(p) for p in DATA)])
+            n for n in names if (n in SKIP_DIRS and (Path(d) / n).is_dir())
+            or any(Path(n).match(p) for p in DATA)])  # a `.env` file is the user's settings
         return dest
 
 
@@ -74,14 +77,16 @@ def read(root: Path) -> Project:
         if name.endswith(".py"):
             text = path.read_text(errors="replace")
             project.sources[str(rel)] = text
-            if _importable(root, rel) and not _is_test(rel) and "." not in rel.stem:
+            if _importable(root, rel) and not _is_test(rel) and "." not in rel.stem \
+                    and rel.stem not in NOT_MODULES:
                 project.modules.append(".".join(rel.with_suffix("").parts).removesuffix(
                     ".__init__"))
             if name not in NOT_SCRIPTS and not _is_test(rel) and \
                     re.search(r"^if __name__ == ['\"]__main__['\"]:", text, re.M):
                 project.scripts.append(str(rel))
         if name in ("uwsgi.ini", "gunicorn.conf.py", "Procfile") or name.endswith(
-                (".ini", ".sh")) or name == "Dockerfile":
+                (".ini", ".sh")) or name.startswith("Dockerfile") or \
+                re.match(r"(docker-)?compose.*\.ya?ml$", name):
             project.configs[str(rel)] = path.read_text(errors="replace")
         if name in ("crontab", "Procfile") or name.endswith(".cron"):
             project.commands += _commands(rel, path.read_text(errors="replace"))

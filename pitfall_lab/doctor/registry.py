@@ -25,7 +25,8 @@ VERDICTS = (FOUND, NOT_FOUND, NOT_APPLICABLE, COULD_NOT)
 # What a check can need the doctor to observe:
 PROBES = {
     "source": "the project's files, read (always)",
-    "load": "the app loaded once, as `flask` loads it (always: that is how the app is found)",
+    "load": "the app loaded once, as `flask` loads it (always tried: that is how the app is "
+            "found; when it cannot load, the checks that need it say why, and the others run)",
     "imports": "each module of the project imported on its own, in a fresh interpreter",
     "scripts": "the scripts that cron, a Procfile or a __main__ guard runs, run as they run",
 }
@@ -160,13 +161,22 @@ def probes_for(select: set[str] | None) -> set[str]:
     return set().union(*(c.needs for c in checks() if select is None or c.id in select))
 
 
-def run(seen: Seen, select: set[str] | None = None) -> list[Result]:
-    """The results of the selected checks (all, for None), in catalogue order."""
+def run(seen: Seen, select: set[str] | None = None,
+        missing: dict[str, str] | None = None) -> list[Result]:
+    """The results of the selected checks (all, for None), in catalogue order. ``missing``:
+    probe -> why it saw nothing (the app did not load); a check that needs one of those probes
+    is "could not check" with that reason, and the others run."""
     every, runs = _build()
     chosen = {c.id for c in every if select is None or c.id in select}
     results: list[Result] = []
     for reg, roles in runs:
-        if chosen & {c.id for c in roles.values()}:
+        if not chosen & {c.id for c in roles.values()}:
+            continue
+        lacking = sorted(reg.needs & set(missing or ()))
+        if lacking:
+            results += [Result(c, COULD_NOT, missing[lacking[0]]) for c in roles.values()
+                        if c.id in chosen]
+        else:
             results += [r for r in reg.function(seen, **roles) if r.check.id in chosen]
     results += [Result(c, COULD_NOT, c.uncovered) for c in every
                 if not c.covered and c.id in chosen]

@@ -81,15 +81,22 @@ def exception_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if _EXC_LINE.match(line)]
 
 
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def child_env(extra: dict[str, str] | None = None, inherit: bool = False) -> dict[str, str]:
     """The environment a user's shell would give: this venv first on PATH, nothing inherited
-    that changes how Flask or Python find the app."""
+    that changes how Flask or Python find the app; with ``inherit``, everything inherited (the
+    doctor runs the user's code with the user's environment, see CHILD_SETS)."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("FLASK_", "WERKZEUG_", "PYTHON", "PYTEST_"))}
+           if inherit or not k.startswith(("FLASK_", "WERKZEUG_", "PYTHON", "PYTEST_"))}
     env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", PYTHONDONTWRITEBYTECODE="1",
                PYTHONUNBUFFERED="1", PYTHONHASHSEED="0")
     env.update(extra or {})
     return env
+
+
+# What child_env sets whatever the caller's environment, and why.
+_PYTHON_AS_RUN = "no .pyc written, output unbuffered, hash seed 0"
+CHILD_SETS = {"PATH": "this interpreter's bin first", "PYTHONDONTWRITEBYTECODE": _PYTHON_AS_RUN,
+              "PYTHONUNBUFFERED": _PYTHON_AS_RUN, "PYTHONHASHSEED": _PYTHON_AS_RUN}
 
 
 def kill_group(proc: subprocess.Popen, grace: float = 3.0) -> None:
@@ -131,10 +138,11 @@ class Result:
 
 
 def run(args: list[str], cwd: Path, timeout: float = 60, env: dict | None = None,
-        input: str | None = None) -> Result:
+        input: str | None = None, inherit: bool = False) -> Result:
     """Run a command to completion; past its limit kill its whole group and raise
-    HarnessError."""
-    proc = subprocess.Popen(args, cwd=cwd, env=child_env(env), text=True, start_new_session=True,
+    HarnessError. ``inherit``: see child_env."""
+    proc = subprocess.Popen(args, cwd=cwd, env=child_env(env, inherit), text=True,
+                            start_new_session=True,
                             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     timeout = limit(timeout)
