@@ -33,8 +33,6 @@ KNOWN_MISSES = {
     "heldout/15_memory_sqlite_no_such_table_threads.txt": "a bare 'no such table' in a request: "
     "the text does not show the in-memory URL, so the answer is the family's differential, "
     "undecided, and S17 is fourth in it",
-    "heldout/12_no_such_column_new_model_column.txt": "a column added without a migration: no "
-    "scenario of the catalogue has it yet",
 }
 # One line that carries each context cue, for the symptoms that count only with one.
 CUE_LINE = {
@@ -284,15 +282,15 @@ def test_every_family_has_its_first_check():
 
 
 def test_an_unknown_error_is_no_known_pitfall_with_its_sqlalchemy_code():
-    text = ('sqlalchemy.exc.ProgrammingError: (psycopg2.errors.UndefinedColumn) column '
-            'users.avatar does not exist\nLINE 1: SELECT users.avatar FROM users\n'
+    text = ('sqlalchemy.exc.ProgrammingError: (psycopg2.errors.InsufficientPrivilege) permission '
+            'denied for table users\n[SQL: SELECT users.id, users.name FROM users]\n'
             '(Background on this error at: https://sqlalche.me/e/14/f405)\n')
     result = pitfall_lab("explain", "-", input=text)
     assert result.returncode == 1
     assert result.stdout.splitlines()[:3] == [
         "No known pitfall: the lab's catalogue does not explain this error.",
-        "  error    sqlalchemy.exc.ProgrammingError: (psycopg2.errors.UndefinedColumn) column "
-        "users.avatar does not exist",
+        "  error    sqlalchemy.exc.ProgrammingError: (psycopg2.errors.InsufficientPrivilege) "
+        "permission denied for table users",
         "  code     f405: SQLAlchemy's page for it is https://sqlalche.me/e/14/f405"]
     data = json.loads(pitfall_lab("explain", "--json", "-", input=text).stdout)
     assert data["error"]["sqlalchemy_link"] == "https://sqlalche.me/e/14/f405"
@@ -344,3 +342,22 @@ def test_the_worker_in_the_text_tells_celery_from_rq(error, rq_scenario, celery_
     rq = f"{CUE_LINE['rq']}\n{error}\n"
     assert first(explain.explain(celery)) == {SCENARIOS[celery_scenario].code}
     assert first(explain.explain(rq)) == {SCENARIOS[rq_scenario].code}
+
+
+def test_a_missing_column_names_its_scenario_whatever_the_column_unless_it_is_a_typo():
+    """A column the model maps and the table lacks: the sole cause of a short message is one
+    scenario, named with any table and column; PostgreSQL's hint of a similar column is a
+    misspelled query instead."""
+    missing = ('sqlalchemy.exc.ProgrammingError: (psycopg2.errors.UndefinedColumn) column '
+               'orders.shipped_at does not exist\nLINE 1: SELECT orders.id AS orders_id, '
+               'orders.shipped_at AS orders_shipped_at FROM orders\n')
+    code = SCENARIOS["schema_not_migrated"].code
+    assert first(explain.explain(missing)) == {code}
+    typo = missing + ('HINT:  Perhaps you meant to reference the column '
+                      '"orders.shipped_on".\n')
+    answer = explain.explain(typo)
+    assert answer.kind == "no-known-pitfall"
+    assert [c.scenario.code for c in answer.ruled_out] == [code]
+    table = ('sqlalchemy.exc.ProgrammingError: (psycopg2.errors.UndefinedTable) relation '
+             '"orders" does not exist\n')
+    assert code not in listed(explain.explain(table))

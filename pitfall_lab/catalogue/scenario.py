@@ -94,6 +94,9 @@ class Symptom:
     where: tuple[tuple[str, str], ...] = ()
     needs_cue: bool = False  # alone, the text has many causes: explain wants a context cue too
     points_to: str = ""  # the text is another scenario's own symptom: explain names that one
+    # The opposite of needs_cue: a short message (a name and a few words) whose one cause is
+    # this scenario, so explain names it whatever names the paste carries ('no such column: x').
+    sole_cause: bool = False
 
     def applies(self, **params) -> bool:
         return _applies(self.when, self.where, params)
@@ -332,13 +335,15 @@ def _when(f: _Fields, required: bool = False) -> tuple[Requirement, ...]:
 
 
 def _symptom(f: _Fields) -> Symptom:
-    f.only({"case", "text", "when", "affected", "where", "needs_cue", "points_to"})
+    f.only({"case", "text", "when", "affected", "where", "needs_cue", "points_to", "sole_cause"})
     affected = f.bool("affected", default=True)
     points_to = f.str("points_to", default="", pattern=re.compile(r"^([a-z][a-z0-9_]*)?$"))
     if points_to and not (SCENARIO_DIR / f"{points_to}.toml").is_file():
         f.fail("points_to", f"no scenario {points_to!r}")
+    if f.bool("sole_cause") and f.bool("needs_cue"):
+        f.fail("sole_cause", "a text with one cause needs no context: not with needs_cue")
     return Symptom(f.str("case"), f.str("text", exact=True), _when(f), affected, _where(f),
-                   f.bool("needs_cue"), points_to)
+                   f.bool("needs_cue"), points_to, f.bool("sole_cause"))
 
 
 def _skip(f: _Fields) -> Skip:

@@ -1,11 +1,12 @@
 """Evidence against signatures: which scenarios a pasted error points to, and why.
 
 A scenario is a candidate when one of its patterns' messages is found in one of the pasted
-errors (give or take a few characters; a generic message, with its names or in context). Its
+errors (give or take a few characters; a generic message, with its names or in context, or
+with any names where the scenario is its sole cause). Its
 score adds up what counted, each part said in the answer:
 
 - ``message``: how closely the message matched, 88-100 scaled to 62-70 points;
-- ``type``: the same exception class, 10;
+- ``type``: the same exception class (or the driver's class that SQLAlchemy's wraps), 10;
 - ``code``: the same SQLAlchemy error code, 10;
 - ``context``: where the error happened shows what the scenario needs (rq or Celery frames or
   log lines, a prefork server, the reloader, a test runner, threads, cron), 10.
@@ -156,9 +157,9 @@ class Hit:
 
 
 def hit(p: signatures.Pattern, e: Error, cued: bool) -> Hit | None:
-    same_type = bool(p.type) and p.type == e.type
+    same_type = bool(p.type) and e.type in (p.type, p.dbapi)
     if p.generic:
-        if cued:  # a short message: the same class and (near) the same words
+        if cued or p.sole_cause:  # a short message: the same class and (near) the same words
             sim = fuzz.ratio(p.message, e.message) if (same_type or not p.type) else 0.0
         else:  # or the very names the scenario's message carries
             named = p.verbatim != p.message or p.type in signatures.NAME_ERRORS

@@ -10,7 +10,8 @@ name nothing.
 Each pattern keeps what can be compared: the exception's unqualified type, its message
 normalised (paths, numbers, addresses and quoted names taken out), SQLAlchemy's error code, and
 whether the scenario names it only in a context (``needs_cue``: the message alone has causes
-outside the catalogue).
+outside the catalogue), or, for a short message, with any names (``sole_cause``: its one cause
+is the scenario).
 """
 from __future__ import annotations
 
@@ -33,14 +34,15 @@ _NORMALISE = [
     (re.compile(r"(Original exception was:).*", re.I), r"\1 <exception>"),
     (re.compile(r"(?:\bsee )?https?://\S+", re.I), ""),  # links to docs: SQLAlchemy's, Flask's
     (re.compile(r"\[SQL: .*", re.S), ""),  # the statement and its parameters are the app's own
+    (re.compile(r"\s*\bLINE \d+: .*", re.S), ""),  # PostgreSQL quoting it (and its HINT after)
     (re.compile(r'File "[^"]*"'), "File <path>"),
     (re.compile(r"(?<![\w<])(?:/[\w.\-]+)+/?|<workdir>(?:/[\w.\-]+)*|[A-Z]:\\[\S]+"), "<path>"),
     (re.compile(r"\bline \d+"), "line <n>"),
     (re.compile(r"0x[0-9a-fA-F]+|0x…"), "0x<addr>"),
     (re.compile(r"\b(pid|port|process|PID)[ =:]+\d+"), r"\1 <n>"),
     (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\blocalhost:\d+"), "<host>"),
-    (re.compile(r"\b(no such (?:table|column)|constraint failed|relation|table|cannot import name"
-                r"|no module named)(:?\s+)[\"']?[\w.]+[\"']?"), r"\1\2<name>"),
+    (re.compile(r"\b(no such (?:table|column)|constraint failed|relation|table|column(?: named)?"
+                r"|cannot import name|no module named)(:?\s+)[\"']?[\w.]+[\"']?"), r"\1\2<name>"),
     (re.compile(r" of relation <name>"), ""),  # PostgreSQL 12 on names the table; older ones do not
     (re.compile(r"<(\w+) at 0x<addr>>"), "<object>"),
     # Quoted names ('User', "account"), but not the database's own (pg_type_typname_nsp_index).
@@ -49,6 +51,7 @@ _NORMALISE = [
     (re.compile(r"\s+"), " "),
 ]
 _DRIVER = re.compile(r"^(?:\([\w.]+\) )+")
+_DBAPI = re.compile(r"^\(([\w.]+)\) ")
 _PLACEHOLDER = re.compile(r"<(q|name|path|n|host|object|addr)>|[^a-z]")
 NAME_ERRORS = frozenset({"AttributeError", "KeyError", "NameError", "TypeError"})
 GENERIC = 20  # letters a message needs, names taken out, to say something on its own
@@ -87,6 +90,11 @@ class Pattern:
     code: str  # SQLAlchemy's error code, "" when none
     needs_cue: bool
     version_sets: tuple[str, ...] = ()
+    sole_cause: bool = False  # a generic message that names the scenario with any names
+    # The driver's exception inside SQLAlchemy's wrapper ("(psycopg2.errors.UndefinedColumn)
+    # ..." -> "UndefinedColumn"): a paste that shows the driver's own exception, its wrapper cut
+    # off, is the same class.
+    dbapi: str = ""
 
     @property
     def generic(self) -> bool:
@@ -122,6 +130,12 @@ def errors_in(text: str) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def dbapi(message: str) -> str:
+    """The unqualified class of the driver's exception a SQLAlchemy message wraps, or ""."""
+    found = _DBAPI.match(message.strip())
+    return found.group(1).rpartition(".")[2] if found else ""
+
+
 def version_sets(root: Path) -> dict[str, dict[str, str]]:
     """constraints/<set>.txt: the pins of each version set, the one place that names them."""
     sets = {}
@@ -142,7 +156,7 @@ def patterns(scenarios: dict[str, scenario.Scenario]) -> list[Pattern]:
     sets = version_sets(scenario.ROOT)
     out: dict[tuple, Pattern] = {}
 
-    def add(sid, source, label, text, needs_cue, on_sets=()):
+    def add(sid, source, label, text, needs_cue, on_sets=(), sole_cause=False):
         for type_, message, code, line in errors_in(scenario.expand(text)):
             if type_ in scenarios[sid].trigger:
                 continue
@@ -151,7 +165,8 @@ def patterns(scenarios: dict[str, scenario.Scenario]) -> list[Pattern]:
             # catalogue too: it names the scenario only in the scenario's context.
             shared = bool(family) and family in normalise(message)
             p = Pattern(sid, source, label, line, type_, normalise(message), verbatim(message),
-                        code, needs_cue or shared, on_sets)
+                        code, needs_cue or shared, on_sets, sole_cause and not shared,
+                        dbapi(message))
             key = (sid, p.type, p.message, p.needs_cue)
             seen = out.get(key)
             if seen is None or (source == "measured" and seen.source != "measured"):
@@ -163,7 +178,8 @@ def patterns(scenarios: dict[str, scenario.Scenario]) -> list[Pattern]:
     for s in scenarios.values():
         for sym in s.symptoms:
             if sym.affected and not sym.points_to:
-                add(s.id, "measured", sym.case, sym.text, sym.needs_cue, _on_sets(sym, sets))
+                add(s.id, "measured", sym.case, sym.text, sym.needs_cue, _on_sets(sym, sets),
+                    sym.sole_cause)
         for report in s.reported:
             add(s.id, "reported", report.source, report.text, report.needs_cue)
     return list(out.values())
