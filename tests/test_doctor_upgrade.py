@@ -38,6 +38,9 @@ def test_each_changed_call_is_named_and_no_look_alike(name):
     ('session.execute(text("SELECT 1"))', None),
     ('cursor.execute("SELECT 1")', None),
     ('User.query.paginate(page=2, per_page=5)', None),
+    ('db.paginate(current_user.following_posts(), page=page, per_page=10)', None),  # FSA 3's
+    ('pages = sa.paginate(db.select(User), page=2)', None),
+    ('db.paginate(query, 2, 10)', "paginate"),
     ('db.create_all()', None),
 ])
 def test_one_line(source, case):

@@ -46,6 +46,18 @@ def _is_query(node) -> bool:
         and node.func.attr == "query" and bool(node.args)
 
 
+def _is_select_paginate(node: ast.Call) -> bool:
+    """Flask-SQLAlchemy 3's own db.paginate(select, page=..., per_page=...): one positional
+    argument, the statement, given to the extension (`db`) or built by select()."""
+    if len(node.args) != 1:
+        return False
+    owner, first = node.func.value, node.args[0]
+    name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+    built = isinstance(first, ast.Call) and (getattr(first.func, "attr", None) or
+                                             getattr(first.func, "id", "")) == "select"
+    return name == "db" or built
+
+
 def legacy_calls(tree: ast.AST) -> list[tuple[str, int, str]]:
     """(case, line, what) for each call in ``tree`` that an upgrade changed."""
     found = []
@@ -53,7 +65,7 @@ def legacy_calls(tree: ast.AST) -> list[tuple[str, int, str]]:
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             continue
         attr, owner = node.func.attr, node.func.value
-        if attr == "paginate" and node.args:
+        if attr == "paginate" and node.args and not _is_select_paginate(node):
             found.append(("paginate", node.lineno, "paginate() with positional arguments"))
         elif attr in ("create_all", "drop_all", "reflect") and \
                 any(k.arg == "app" for k in node.keywords):
