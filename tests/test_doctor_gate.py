@@ -193,7 +193,7 @@ def test_sarif_is_the_same_from_run_to_run():
     assert first.stdout == second.stdout  # byte for byte: no timestamps, stable order
 
 
-@pytest.mark.parametrize("sample", ["uwsgi_deploy", "rq_app", "single_file"])
+@pytest.mark.parametrize("sample", ["uwsgi_deploy", "rq_app", "single_file", "broken_app_script"])
 def test_sarif_validates_against_the_schema(sample):
     log = json.loads(doctor(SAMPLES / sample, "--format", "sarif").stdout)
     import jsonschema  # here, not at collection: every pytest process collects this module

@@ -22,6 +22,7 @@ from pathlib import Path
 from pitfall_lab.doctor.project import NOT_MODULES
 
 DEFAULT = "flask's default"
+MAKERS = 3  # at most this many modules that make an app are tried (a load probe each)
 
 
 @dataclass(frozen=True)
@@ -373,7 +374,7 @@ def candidates(project, app: str | None, environ: dict[str, str],
         if re.match(r"(docker-)?compose.*\.ya?ml$", Path(rel).name):
             found += [Candidate(t, f"{rel}:{n}") for n, t in from_compose(text, read)]
     found += [Candidate(name, DEFAULT) for name in ("wsgi.py", "app.py")]
-    found += makers(project)
+    found += makers(project)[:MAKERS]
     seen, out = set(), []
     for candidate in found:
         key = candidate.target if ":" in candidate.target else module_of(candidate.target)

@@ -147,6 +147,8 @@ def sarif(report: Report, gated: gate.Gated | None = None) -> dict:
                       "shortDescription": {"text": "The app could not be loaded"},
                       "fullDescription": {"text": "The doctor could not load the app, so the "
                                                   "checks that need it could not run."},
+                      "helpUri": "https://flask.palletsprojects.com/en/stable/cli/"
+                                 "#application-discovery",
                       "defaultConfiguration": {"level": "warning"}})
         results.append({
             "ruleId": COULD_NOT_LOAD, "ruleIndex": len(rules) - 1, "level": "warning",
