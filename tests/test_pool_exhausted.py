@@ -46,9 +46,9 @@ def two_sign_ups_then_a_list(variant, tmp_path, database_url, dev_server, mail_a
     seen = [f"POST /users ada: {post(base + '/users', {'name': 'ada'})}"]
     assert mail_api.held.wait(procs.limit(15)), "no mailer called the mail API for ada"
     seen.append(f"POST /users grace: {post(base + '/users', {'name': 'grace'})}")
-    seen.append(server.wait_for_log(r"^welcome mail sent to grace$")[0])
+    seen.append(server.wait_for_log(r"^INFO:mailer:welcome mail sent to grace$")[0])
     mail_api.release.set()
-    seen.append(server.wait_for_log(r"^welcome mail sent to ada$")[0])
+    seen.append(server.wait_for_log(r"^INFO:mailer:welcome mail sent to ada$")[0])
     status, body = web.get(base + "/users")
     seen.append(f"GET /users: {status}" + (f" {body.strip()}" if status == 200 else ""))
     return server, seen
@@ -76,7 +76,7 @@ def test_the_next_request_gets_a_connection(variant, tmp_path, database_url, dev
     assert observe("\n".join(seen)) == (
         "POST /users ada: 201\n"
         "POST /users grace: 201\n"
-        "welcome mail sent to grace\n"
-        "welcome mail sent to ada\n"
+        "INFO:mailer:welcome mail sent to grace\n"
+        "INFO:mailer:welcome mail sent to ada\n"
         'GET /users: 200 {"users":["ada","grace"]}')
     assert "Traceback" not in server.log

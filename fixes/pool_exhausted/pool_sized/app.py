@@ -1,6 +1,7 @@
 """Sign-ups, and two background threads that send each new user a welcome mail through a mail
 API. Each thread opens one connection and keeps it for every job it runs; the pool has one
 connection more for each of them."""
+import logging
 import os
 import queue
 import threading
@@ -9,6 +10,9 @@ import urllib.request
 
 from flask import Flask, jsonify, request
 from flask_sqlalchemy import SQLAlchemy
+
+logging.basicConfig(level=logging.INFO)
+log = logging.getLogger("mailer")
 
 MAILERS = 2
 
@@ -39,7 +43,7 @@ def send_welcome_mails():
             user = conn.execute(users.select().where(users.c.name == name)).first()
             query = urllib.parse.urlencode({"to": user.name})
             urllib.request.urlopen(f"{os.environ['MAIL_API']}?{query}", timeout=30).close()
-            print(f"welcome mail sent to {user.name}", flush=True)
+            log.info("welcome mail sent to %s", user.name)
 
 
 for _ in range(MAILERS):

@@ -1,6 +1,7 @@
 """Sign-ups, and two background threads that send each new user a welcome mail through a mail
 API. Each thread pushes one app context for its whole life, so that its jobs can use db.session,
 and removes the session after every job: its connection goes back to the pool."""
+import logging
 import os
 import queue
 import threading
@@ -9,6 +10,9 @@ import urllib.request
 
 from flask import Flask, jsonify, request
 from flask_sqlalchemy import SQLAlchemy
+
+logging.basicConfig(level=logging.INFO)
+log = logging.getLogger("mailer")
 
 app = Flask(__name__)
 app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
@@ -35,7 +39,7 @@ def send_welcome_mails():
                 urllib.request.urlopen(f"{os.environ['MAIL_API']}?{query}", timeout=30).close()
             finally:
                 db.session.remove()
-            print(f"welcome mail sent to {name}", flush=True)
+            log.info("welcome mail sent to %s", user.name)
 
 
 for _ in range(MAILERS):

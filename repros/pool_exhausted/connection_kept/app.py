@@ -1,5 +1,6 @@
 """Sign-ups, and two background threads that send each new user a welcome mail through a mail
 API. Each thread opens one connection and keeps it for every job it runs."""
+import logging
 import os
 import queue
 import threading
@@ -8,6 +9,9 @@ import urllib.request
 
 from flask import Flask, jsonify, request
 from flask_sqlalchemy import SQLAlchemy
+
+logging.basicConfig(level=logging.INFO)
+log = logging.getLogger("mailer")
 
 app = Flask(__name__)
 app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
@@ -35,7 +39,7 @@ def send_welcome_mails():
             user = conn.execute(users.select().where(users.c.name == name)).first()
             query = urllib.parse.urlencode({"to": user.name})
             urllib.request.urlopen(f"{os.environ['MAIL_API']}?{query}", timeout=30).close()
-            print(f"welcome mail sent to {user.name}", flush=True)
+            log.info("welcome mail sent to %s", user.name)
 
 
 for _ in range(MAILERS):

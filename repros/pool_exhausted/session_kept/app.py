@@ -1,5 +1,6 @@
 """Sign-ups, and two background threads that send each new user a welcome mail through a mail
 API. Each thread pushes one app context for its whole life, so that its jobs can use db.session."""
+import logging
 import os
 import queue
 import threading
@@ -8,6 +9,9 @@ import urllib.request
 
 from flask import Flask, jsonify, request
 from flask_sqlalchemy import SQLAlchemy
+
+logging.basicConfig(level=logging.INFO)
+log = logging.getLogger("mailer")
 
 app = Flask(__name__)
 app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
@@ -31,7 +35,7 @@ def send_welcome_mails():
             user = User.query.filter_by(name=name).one()
             query = urllib.parse.urlencode({"to": user.name})
             urllib.request.urlopen(f"{os.environ['MAIL_API']}?{query}", timeout=30).close()
-            print(f"welcome mail sent to {user.name}", flush=True)
+            log.info("welcome mail sent to %s", user.name)
 
 
 for _ in range(MAILERS):
