@@ -1,5 +1,6 @@
-"""The wheel carries the catalogue: the top-level scenarios/, repros/, fixes/ and tests/ folders,
-conftest.py and pyproject.toml (the tests' pytest settings) go into pitfall_lab/_lab/, where
+"""The wheel carries the catalogue: the top-level scenarios/, repros/, fixes/, tests/ and
+constraints/ (the version sets explain names a symptom's measurements by) folders, conftest.py
+and pyproject.toml (the tests' pytest settings) go into pitfall_lab/_lab/, where
 pitfall_lab.catalogue.locate finds them in an installed lab. Files git ignores stay out (the
 lab's kept bytecode, databases a run left). An editable install reads them in the checkout and
 maps the package alone."""
@@ -10,7 +11,7 @@ from pathlib import Path
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 from pathspec import GitIgnoreSpec
 
-FOLDERS = ("scenarios", "repros", "fixes", "tests")
+FOLDERS = ("scenarios", "repros", "fixes", "tests", "constraints")
 FILES = ("conftest.py", "pyproject.toml")
 ALWAYS_IGNORED = ["__pycache__/", "*.pyc", ".pytest_cache/", ".hypothesis/"]
 

@@ -361,3 +361,12 @@ def test_a_missing_column_names_its_scenario_whatever_the_column_unless_it_is_a_
     table = ('sqlalchemy.exc.ProgrammingError: (psycopg2.errors.UndefinedTable) relation '
              '"orders" does not exist\n')
     assert code not in listed(explain.explain(table))
+
+
+def test_a_known_bad_set_is_named_only_for_the_symptoms_written_for_it():
+    """v1b runs only the scenario written for that pair: 'measured on v1b' anywhere else would
+    claim a run that never happened."""
+    assert signatures.known_bad(scenario.ROOT) == {"v1b"}
+    on_v1b = {p.scenario for p in signatures.patterns(SCENARIOS)
+              if p.source == "measured" and "v1b" in p.version_sets}
+    assert on_v1b == {"upgrade_api_change"}

@@ -606,11 +606,11 @@ LAST_EXCEPTION = {
     "catalogue/28_truncated_pending_rollback.txt": "sqlalchemy.exc.PendingRollbackError",
     "catalogue/29_psycopg2_no_message_libpq.txt": "sqlalchemy.exc.DatabaseError",
     "outside/01_syntax_error.txt": "SyntaxError",
-    "outside/02_missing_column_after_migration.txt": "sqlalchemy.exc.OperationalError",
     # werkzeug's message carries the KeyError line: one exception, two message lines
+    "catalogue/30_sqlite_no_such_column_new_field.txt": "sqlalchemy.exc.OperationalError",
+    "catalogue/31_pg_undefined_column_new_field.txt": "sqlalchemy.exc.ProgrammingError",
     "outside/03_keyerror_in_view.txt": "werkzeug.exceptions.BadRequestKeyError",
     "outside/04_template_not_found.txt": "jinja2.exceptions.TemplateNotFound",
-    "outside/05_undefined_column_pg.txt": "sqlalchemy.exc.ProgrammingError",
     "outside/06_redis_refused.txt": "redis.exceptions.ConnectionError",
     "outside/07_zero_division.txt": "ZeroDivisionError",
     "outside/08_unique_violation_signup.txt": "sqlalchemy.exc.IntegrityError",
@@ -641,14 +641,20 @@ def test_every_case_file_parses_and_yields_its_error(name):
     assert bool(ev.errors) is (name not in NO_ERROR_LINE)
 
 
-REAL = CASES / "real"
-MANIFEST = tomllib.loads((REAL / "cases.toml").read_text()) if (REAL / "cases.toml").exists() \
-    else {}
+# The real pastes: real/ (collected while the matcher was written) and heldout/ (after it),
+# keyed "<folder>/<file>".
+FOLDERS = ("real", "heldout")
+MANIFEST = {f"{folder}/{name}": case for folder in FOLDERS
+            for name, case in tomllib.loads((CASES / folder / "cases.toml").read_text()).items()}
 SCENARIO_CODES = {s.code for s in scenario.load_all().values()}
+# Real errors pasted as their bare message, without the exception's class (an issue's title): the
+# parser finds no error line in them, and explain answers that nothing reads as an error.
+BARE_MESSAGE = {"heldout/20_no_primary_key_trailing_comma.txt",
+                "heldout/21_model_without_primary_key.txt"}
 
 
 def test_the_real_cases_are_enough_and_each_is_described():
-    files = {p.name for p in REAL.glob("*.txt")}
+    files = {f"{folder}/{p.name}" for folder in FOLDERS for p in (CASES / folder).glob("*.txt")}
     assert files == set(MANIFEST)
     kinds = [case["kind"] for case in MANIFEST.values()]
     assert kinds.count("catalogue") >= 15
@@ -666,9 +672,9 @@ def test_the_real_cases_are_enough_and_each_is_described():
 @pytest.mark.parametrize("name", sorted(MANIFEST), ids=case_id)
 def test_a_real_case_parses_to_its_exception(name):
     case = MANIFEST[name]
-    ev = parse((REAL / name).read_text(encoding="utf-8"))
+    ev = parse((CASES / name).read_text(encoding="utf-8"))
     assert (ev.last.type if ev.last else "") == case["exception"]
-    if case["kind"] == "not-an-error":
+    if case["kind"] == "not-an-error" or name in BARE_MESSAGE:
         assert ev.errors == []
     elif case["kind"] == "unrelated-error" or case["exception"]:
         assert ev.errors

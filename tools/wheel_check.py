@@ -22,7 +22,8 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parents[1]
 SAMPLE_ERROR = CHECKOUT / "tests/explain_cases/catalogue/27_uwsgi_ssl_syscall_eof.txt"
 DOCTOR_SAMPLE = CHECKOUT / "tests/doctor_samples/gunicorn_deploy"
-CATALOGUE = ["scenarios", "repros", "fixes", "tests", "conftest.py", "pyproject.toml"]
+CATALOGUE = ["scenarios", "repros", "fixes", "tests", "constraints", "conftest.py",
+             "pyproject.toml"]
 # A user's own suite: a test that fails with the error S05's repro raises.
 USER_SUITE = '''
 def test_the_second_app_queries():

@@ -145,15 +145,26 @@ def version_sets(root: Path) -> dict[str, dict[str, str]]:
     return sets
 
 
-def _on_sets(symptom: scenario.Symptom, sets: dict[str, dict[str, str]]) -> tuple[str, ...]:
-    return tuple(name for name, pins in sets.items()
-                 if all(req.name.lower() in pins and req.specifier.contains(
-                     pins[req.name.lower()], prereleases=True) for req in symptom.when))
+def known_bad(root: Path) -> set[str]:
+    """The sets that are a known-bad pair (their constraints/<set>.in says so): the whole lab
+    does not run there, only the scenario written for that pair."""
+    return {path.stem for path in (root / "constraints").glob("*.in")
+            if "a known-bad combination" in path.read_text().split("\n", 1)[0]}
+
+
+def _on_sets(symptom: scenario.Symptom, sets: dict[str, dict[str, str]],
+             bad: set[str] = frozenset()) -> tuple[str, ...]:
+    on = tuple(name for name, pins in sets.items()
+               if all(req.name.lower() in pins and req.specifier.contains(
+                   pins[req.name.lower()], prereleases=True) for req in symptom.when))
+    # A known-bad set measured a symptom only where the symptom is written for it alone.
+    regular = tuple(name for name in on if name not in bad)
+    return regular or on
 
 
 def patterns(scenarios: dict[str, scenario.Scenario]) -> list[Pattern]:
     """Every error the catalogue declares or reports, once per scenario and message."""
-    sets = version_sets(scenario.ROOT)
+    sets, bad = version_sets(scenario.ROOT), known_bad(scenario.ROOT)
     out: dict[tuple, Pattern] = {}
 
     def add(sid, source, label, text, needs_cue, on_sets=(), sole_cause=False):
@@ -178,8 +189,8 @@ def patterns(scenarios: dict[str, scenario.Scenario]) -> list[Pattern]:
     for s in scenarios.values():
         for sym in s.symptoms:
             if sym.affected and not sym.points_to:
-                add(s.id, "measured", sym.case, sym.text, sym.needs_cue, _on_sets(sym, sets),
-                    sym.sole_cause)
+                add(s.id, "measured", sym.case, sym.text, sym.needs_cue,
+                    _on_sets(sym, sets, bad), sym.sole_cause)
         for report in s.reported:
             add(s.id, "reported", report.source, report.text, report.needs_cue)
     return list(out.values())
