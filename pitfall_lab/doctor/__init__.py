@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pitfall_lab.harness import procs
-from pitfall_lab.doctor import discover
+from pitfall_lab.doctor import discover, netguard
 from pitfall_lab.doctor import project as proj
 from pitfall_lab.doctor import registry
 from pitfall_lab.doctor.registry import Result
@@ -37,6 +37,9 @@ class Report:
     app_source: str = ""  # where the target was read: "--app", ".flaskenv:1", "Procfile:1", ...
     load_error: dict | None = None  # the app did not load: see _failure
     environment: dict[str, str] = field(default_factory=dict)  # variable -> what set it, why
+    # Connections the probes refused (netguard: loopback only): host, port, the user's line
+    # (``at``) and the probes that tried (``during``).
+    refused: list[dict] = field(default_factory=list)
 
     @property
     def found(self) -> list[Result]:
@@ -133,6 +136,8 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
             runs[script] = proj.Command(script, "script", script)
     with tempfile.TemporaryDirectory(prefix="pitfall-lab-doctor-") as tmp:
         copy = project.copy_to(Path(tmp) / "project")
+        refusals = Path(tmp) / "refused.jsonl"  # every probe appends the connections it refused
+        base = {**base, "PITFALL_LAB_DOCTOR_REFUSED": str(refusals)}
         with _databases(dburi, Path(tmp)) as fresh, ThreadPoolExecutor(2) as pool:
             # Without --dburi, the app's own default URL says which database it uses: the
             # environment names the throwaway one only where the app demands it.
@@ -157,6 +162,7 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
             imports = importing.result().get("imports", {}) if importing else {}
             scripts = {name: future.result() for name, future in running.items()}
             handed = fresh.handed
+        refused = netguard.read(str(refusals))
 
     def dialect_of(url: str) -> str:  # the app's own URL, or a throwaway one we gave it
         return _dialect(dburi or "sqlite" if url in handed else url)
@@ -169,7 +175,7 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
     where = (dburi and _hide(dburi)) or "a temporary SQLite file per probe"
     return Report(project.root, used.target if used else None, where, results,
                   used.source if used else "", failure,
-                  _environment(files, url_env))
+                  _environment(files, url_env), refused)
 
 
 def _failure(load: dict | None, used, tried: list[str], project, app: str | None) -> dict | None:
@@ -206,6 +212,8 @@ def _environment(files: dict[str, tuple[str, str]], url_env: bool) -> dict[str, 
                                                 "reads its URL from"))
     out["PITFALL_LAB_DOCTOR_DB"] = "the throwaway database, for the probe"
     out.update(procs.CHILD_SETS)
+    out["PITFALL_LAB_DOCTOR_REFUSED"] = ("where the probes record the connections they refuse "
+                                         "(loopback only)")
     return out
 
 

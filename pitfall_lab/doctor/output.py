@@ -22,7 +22,8 @@ def table(report: Report, gated: gate.Gated, show_silenced: bool = False) -> str
     known = {id(r) for r in gated.known}
     lines = [f"pitfall-lab doctor {report.root}", app_line(report),
              f"database: {report.database} (every engine the app creates is redirected there; "
-             "connections opened without SQLAlchemy are not)", environment_line(report), ""]
+             "connections opened without SQLAlchemy are not)", environment_line(report),
+             network_line(report), ""]
     for r in report.results:
         if id(r) in silenced and not show_silenced:
             continue
@@ -75,6 +76,15 @@ def environment_line(report: Report) -> str:
             + (f"; of these it overrides the exported {', '.join(over)}" if over else ""))
 
 
+def network_line(report: Report) -> str:
+    """The probes' loopback-only rule, and each connection it refused, at the user's line."""
+    from pitfall_lab.doctor import netguard
+
+    said = "; ".join(netguard.said(r) for r in report.refused)
+    return ("network: loopback only (the probes refuse every other connection)"
+            + (f"; {said}" if said else ""))
+
+
 def list_checks() -> str:
     """Every check, one per scenario: id, level, title, then the hint, or why none covers it."""
     return "\n".join(f"{c.id:<34} {c.level:<8} {c.title}\n{'':34} "
@@ -92,6 +102,9 @@ def as_json(report: Report, gated: gate.Gated | None = None) -> dict:
                            "location": ({"path": error["at"][0], "line": error["at"][1]}
                                         if error["at"] else None)} if error else None,
             "environment": report.environment,
+            "refused": [{"host": r["host"], "port": r["port"], "during": r["during"],
+                         "location": {"path": r["at"][0], "line": r["at"][1]} if r["at"]
+                         else None} for r in report.refused],
             "database": report.database,
             "summary": {"found": len(gated.findings) if gated else len(report.found),
                         "silenced": len(silenced), "in_baseline": len(known),

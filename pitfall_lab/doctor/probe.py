@@ -198,11 +198,19 @@ def imports(modules: list[str]) -> None:
             "type": "crash", "line": "the interpreter died importing it", "at": None, "chain": []}
 
 
+# What each mode runs, as the user would say it (a refused connection names it).
+DURING = {"load": "loading {}", "imports": "importing each module on its own",
+          "script": "python {}", "module": "python -m {}"}
+
+
 def main(argv: list[str]) -> int:
     global CROSSED
     out, mode, *rest = argv
     CROSSED = out + ".crossed"
     sys.path.insert(0, ROOT)
+    from pitfall_lab.doctor import netguard
+    netguard.install(os.environ.get("PITFALL_LAB_DOCTOR_REFUSED", out + ".refused"), user_frame,
+                     DURING.get(mode, mode).format(*rest[:1] or ["the app"]))
     try:
         instrument(os.environ["PITFALL_LAB_DOCTOR_DB"])  # before any of the user's code
         if mode == "imports":
