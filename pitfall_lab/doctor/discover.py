@@ -150,11 +150,11 @@ def from_command(line: str, read=None) -> str | None:
         rest = tokens[n + 1:]
         if name in ("sh", "bash") and rest[:1] == ["-c"] and len(rest) > 1:
             return from_command(rest[1], read)
-        if re.fullmatch(r"python[\d.]*", name) and rest[:1] == ["-m"] and len(rest) > 1:
-            name, rest = rest[1], rest[2:]
-        elif re.fullmatch(r"python[\d.]*", name):
-            args = [t for t in rest if not t.startswith("-")]
-            return args[0] if args and args[0].endswith(".py") else None
+        if re.fullmatch(r"python[\d.]*", name):
+            run = _interpreter(rest)
+            if run is None or run[0] == "script":
+                return run[1] if run and run[1].endswith(".py") else None
+            name, rest = run[1], run[2]
         assigned = re.fullmatch(r"FLASK_APP=(\S+)", token)
         if assigned:
             return assigned.group(1)
@@ -168,6 +168,27 @@ def from_command(line: str, read=None) -> str | None:
         if name == "flask":
             options = _options(rest)
             return options.get("--app") or options.get("-A")
+    return None
+
+
+def _interpreter(tokens: list[str]):
+    """What `python <tokens>` runs, past the interpreter's own options (-u, -OO, -B, -W ignore,
+    -Wignore, -X dev): ("module", NAME, its arguments), ("script", PATH), or None (-c, none)."""
+    n = 0
+    while n < len(tokens):
+        token = tokens[n]
+        if token == "-m" and n + 1 < len(tokens):
+            return "module", tokens[n + 1], tokens[n + 2:]
+        if token.startswith("-m") and len(token) > 2:
+            return "module", token[2:], tokens[n + 1:]
+        if token.startswith("-c") or token == "-":
+            return None
+        if token in ("-W", "-X"):
+            n += 2
+            continue
+        if not token.startswith("-"):
+            return "script", token
+        n += 1
     return None
 
 

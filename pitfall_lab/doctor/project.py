@@ -105,7 +105,11 @@ def _is_test(rel: Path) -> bool:
     return rel.name.startswith("test_") or rel.name.endswith("_test.py") or "tests" in rel.parts
 
 
-_PYTHON = re.compile(r"(?:^|[\s;&|/])python[\d.]*\s+(-m\s+([\w.]+)|([\w./-]+\.py))")
+# python, then its own options (-u, -OO, -B, -W ignore, -Wdefault, -X dev, ...), then -m NAME or
+# a script's path: `python -u manage.py run_worker`, `python3 -W ignore -m app.jobs`.
+_PYTHON = re.compile(r"(?:^|[\s;&|/])python[\d.]*"
+                     r"(?:\s+-(?:[WX](?:\s+|(?=\S))[^\s-]\S*|[bBdEhiIOPqRsSuvx]+))*"
+                     r"\s+(?:-m\s*(?P<module>[\w.]+)|(?P<script>[\w./-]+\.py))")
 
 
 def _commands(rel: Path, text: str) -> list[Command]:
@@ -114,8 +118,8 @@ def _commands(rel: Path, text: str) -> list[Command]:
         if line.lstrip().startswith("#"):
             continue
         for match in _PYTHON.finditer(line):
-            kind, target = ("module", match.group(2)) if match.group(2) else ("script",
-                                                                              match.group(3))
+            kind, target = ("module", match["module"]) if match["module"] else (
+                "script", match["script"])
             found.append(Command(f"{rel}:{number}", kind, target.lstrip("./")))
     return found
 
