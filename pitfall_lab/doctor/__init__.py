@@ -22,6 +22,17 @@ from pitfall_lab.doctor import registry
 from pitfall_lab.doctor.registry import Result
 
 SCRIPT_TIMEOUT = 20.0
+LOAD_TIMEOUT = 60.0
+# The imports probe's time budget grows with the project: IMPORT_BUDGET[0] seconds, and
+# IMPORT_BUDGET[1] more per module (two forks import at once, the libraries already imported).
+IMPORT_BUDGET = (30.0, 1.0)
+
+
+def import_budget(modules: int) -> tuple[float, str]:
+    """The imports probe's budget for that many modules, in seconds, and its formula in words."""
+    base, per = IMPORT_BUDGET
+    why = f"the import probe's time budget: {base:g} s + {per:g} s a module"
+    return base + per * modules, why
 
 
 class BadProject(ValueError):
@@ -144,22 +155,21 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
             url_env = bool(dburi)
             load, used, tried = None, None, []
             for candidate in candidates:
-                load = _probe(copy, fresh(), ["load", candidate.target], url_env=url_env,
-                              base=base)
+                load = _load(copy, fresh(), candidate.target, url_env, base)
                 if not url_env and _wants_url(load):
                     url_env = True
-                    load = _probe(copy, fresh(), ["load", candidate.target], base=base)
+                    load = _load(copy, fresh(), candidate.target, True, base)
                 used = candidate
                 if not (load.get("error") or {}).get("missing"):
                     break
                 tried.append(f"{candidate}: {load['error']['line']}")
             tried += [f"{c}: not a module of the project" for c in absent]
             failure = _failure(load, used, tried, project, app)
-            importing = pool.submit(_probe, copy, fresh(), ["imports", *project.modules],
-                                    url_env=url_env, base=base) if "imports" in probes else None
+            importing = pool.submit(_imports, copy, fresh(), project, url_env, base) \
+                if "imports" in probes else None
             running = {name: pool.submit(_run, copy, fresh(), command, url_env, base)
                        for name, command in runs.items()}
-            imports = importing.result().get("imports", {}) if importing else {}
+            imports, budget = importing.result() if importing else ({}, None)
             scripts = {name: future.result() for name, future in running.items()}
             handed = fresh.handed
         refused = netguard.read(str(refusals))
@@ -169,13 +179,23 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
     if failure:
         load = {"engines": [], "statements": [], "instances": [], "forks": [],
                 "error": failure}
-    seen = registry.Seen(project, load, imports, scripts, dialect_of)
+    seen = registry.Seen(project, load, imports, scripts, dialect_of, budget)
     missing = {"load": f"the app did not load ({failure['cause']})"} if failure else None
     results = registry.run(seen, select, missing)
     where = (dburi and _hide(dburi)) or "a temporary SQLite file per probe"
     return Report(project.root, used.target if used else None, where, results,
                   used.source if used else "", failure,
                   _environment(files, url_env), refused)
+
+
+def _load(copy: Path, db: str, target: str, url_env: bool, base: dict[str, str]) -> dict:
+    try:
+        return _probe(copy, db, ["load", target], timeout=LOAD_TIMEOUT, url_env=url_env,
+                      base=base)
+    except TimeoutError:  # the app's own import never ends (a server, a wait): a cause
+        return {"error": {"type": "timeout", "at": None, "chain": [],
+                          "line": f"loading the app did not end in {LOAD_TIMEOUT:g} s"},
+                "engines": [], "statements": [], "instances": [], "forks": []}
 
 
 def _failure(load: dict | None, used, tried: list[str], project, app: str | None) -> dict | None:
@@ -230,6 +250,23 @@ def _wants_url(load: dict) -> bool:
     error = load.get("error") or {}
     text = error.get("text", error.get("line", ""))
     return any(name in text for name in URL_VARIABLES)
+
+
+def _imports(copy: Path, db: str, project: proj.Project, url_env: bool,
+             base: dict[str, str]) -> tuple[dict, dict | None]:
+    """Each module imported on its own (the probe's fork server), within the time budget:
+    (module -> error or None, and None, or what was done when the budget ran out)."""
+    seconds, why = import_budget(len(project.modules))
+    args = ["imports", f"--budget={seconds:g}",
+            f"--preload={','.join(proj.third_party_imports(project))}", *project.modules]
+    try:
+        # the probe stops its forks at the budget; this limit is for the interpreter itself
+        seen = _probe(copy, db, args, timeout=seconds + 30, url_env=url_env, base=base)
+    except TimeoutError:
+        seen = {"imports": {}, "imports_budget": {"done": 0, "of": len(project.modules),
+                                                  "seconds": seconds}}
+    budget = seen.get("imports_budget")
+    return seen.get("imports", {}), {**budget, "why": why} if budget else None
 
 
 def _run(copy: Path, db: str, command: proj.Command, url_env: bool,

@@ -4,7 +4,8 @@ and observes the mechanisms behind the pitfalls while the user's own code runs:
     python -m pitfall_lab.doctor.probe OUT.json load [APP]        # load the app as `flask` does
     python -m pitfall_lab.doctor.probe OUT.json script PATH       # `python PATH`, as cron runs it
     python -m pitfall_lab.doctor.probe OUT.json module NAME       # `python -m NAME`
-    python -m pitfall_lab.doctor.probe OUT.json imports MOD...    # each module in a fresh fork
+    python -m pitfall_lab.doctor.probe OUT.json imports --budget=S --preload=LIB,... MOD...
+                                                # each module in a fresh fork, 2 at a time
 
 Every engine the code creates is redirected to the throwaway database in $PITFALL_LAB_DOCTOR_DB
 (the URL it asked for is recorded); SQLAlchemy events record every statement with the line of
@@ -13,10 +14,14 @@ at each fork. The report goes to OUT.json, never to stdout, which belongs to the
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import runpy
+import selectors
+import signal
 import sys
+import time
 import traceback
 
 from pitfall_lab.guard import observe
@@ -175,27 +180,114 @@ def load(app_path: str | None) -> None:
     report["app"] = {"name": app.import_name, "debug": bool(app.debug)}
 
 
-def imports(modules: list[str]) -> None:
-    """Import each module in a fork of this interpreter, before any of the user's code ran."""
-    report["imports"] = {}
-    for name in modules:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read)
-            try:
-                __import__(name)
-                result = None
-            except BaseException as exc:  # the user's module may raise anything
-                result = _error(exc)
-            os.write(write, json.dumps(result).encode())
-            os._exit(0)
-        os.close(write)
-        with os.fdopen(read) as pipe:
-            data = pipe.read()
-        os.waitpid(pid, 0)
-        report["imports"][name] = json.loads(data) if data else {
-            "type": "crash", "line": "the interpreter died importing it", "at": None, "chain": []}
+WORKERS = 2  # forks importing at once: the machine's two cores
+
+
+def _ours(module) -> bool:
+    """A module of the project (its file, or a namespace package's folder, under ROOT)."""
+    places = [getattr(module, "__file__", None) or ""] + list(getattr(module, "__path__", []) or [])
+    return any(p and os.path.realpath(p).startswith(ROOT + os.sep) for p in places)
+
+
+def preload(names: list[str]) -> None:
+    """The project's third-party imports, done once in the fork server. One that brings in a
+    module of the project is undone (every module it added leaves sys.modules), so that each
+    fork starts with none of the project imported; one that fails is left to the module that
+    imports it, in its own fork."""
+    for name in names:
+        before = set(sys.modules)
+        try:
+            importlib.import_module(name)
+        except BaseException:  # noqa: BLE001  a library may raise anything; the fork says so
+            pass
+        added = set(sys.modules) - before
+        if any(_ours(sys.modules[m]) for m in added if m in sys.modules):
+            for m in added:
+                sys.modules.pop(m, None)
+    for m in [m for m, module in list(sys.modules.items()) if _ours(module)]:
+        del sys.modules[m]  # a .pth or sitecustomize of the project's: the forks start without
+
+
+def _import_in_fork(name: str, path: str) -> int:
+    """Fork; the child imports ``name`` and writes the outcome (None, or the error) to
+    ``path``."""
+    pid = os.fork()
+    if pid:
+        return pid
+    try:
+        try:
+            __import__(name)
+            result = None
+        except BaseException as exc:  # the user's module may raise anything
+            result = _error(exc)
+        with open(path, "w") as handle:
+            json.dump(result, handle)
+    finally:
+        os._exit(0)
+
+
+def imports(modules: list[str], budget: float) -> None:
+    """The fork server: each module imported in a fork of this interpreter (the libraries
+    warm, none of the project's modules imported), ``WORKERS`` at a time, until ``budget``
+    seconds have passed; then the forks still importing are killed, and
+    ``report["imports_budget"]`` says how many of how many modules were imported."""
+    deadline = time.monotonic() + budget
+    results: dict = {}
+    pending = list(enumerate(modules))
+    running: dict = {}  # pidfd (or pid) -> (pid, name, path)
+    selector = selectors.DefaultSelector() if hasattr(os, "pidfd_open") else None
+    while pending or running:
+        while pending and len(running) < WORKERS:
+            number, name = pending.pop(0)
+            path = f"{CROSSED[:-len('.crossed')]}.import-{number}"
+            pid = _import_in_fork(name, path)
+            key = os.pidfd_open(pid) if selector else pid
+            if selector:
+                selector.register(key, selectors.EVENT_READ)
+            running[key] = (pid, name, path)
+        if selector:
+            left = deadline - time.monotonic()
+            ended = [k.fd for k, _ in selector.select(max(left, 0))] if left > 0 else []
+        else:  # no pidfd (not Linux): one wait at a time, the deadline checked between
+            ended = [os.wait()[0]] if time.monotonic() < deadline else []
+            ended = [k for k in running if k in ended]
+        if not ended:
+            for key, (pid, _, path) in running.items():
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                if selector:
+                    selector.unregister(key)
+                    os.close(key)
+                _remove(path)
+            report["imports_budget"] = {"done": len(results), "of": len(modules),
+                                        "seconds": budget}
+            break
+        for key in ended:
+            pid, name, path = running.pop(key)
+            if selector:
+                os.waitpid(pid, 0)
+                selector.unregister(key)
+                os.close(key)
+            results[name] = _outcome(path)
+    report["imports"] = {name: results[name] for name in modules if name in results}
+
+
+def _outcome(path: str):
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {"type": "crash", "line": "the interpreter died importing it", "at": None,
+                "chain": []}
+    finally:
+        _remove(path)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 # What each mode runs, as the user would say it (a refused connection names it).
@@ -215,7 +307,10 @@ def main(argv: list[str]) -> int:
         instrument(os.environ["PITFALL_LAB_DOCTOR_DB"])  # before any of the user's code
         if mode == "imports":
             import flask  # noqa: F401  the libraries, warm, before the forks
-            imports(rest)
+            options = dict(a[2:].split("=", 1) for a in rest if a.startswith("--"))
+            preload([n for n in options.get("preload", "").split(",") if n])
+            imports([a for a in rest if not a.startswith("--")],
+                    float(options.get("budget", "60")))
             return 0
         if mode == "load":
             load(rest[0] if rest else None)

@@ -124,6 +124,32 @@ def _commands(rel: Path, text: str) -> list[Command]:
     return found
 
 
+def third_party_imports(project: Project) -> list[str]:
+    """What the project's modules import at module level (function bodies left out) that is
+    not the project's own: the imports probe's fork server imports these once. ``from X import
+    Y`` gives X and X.Y (Y may be a module)."""
+    ours = {m.split(".")[0] for m in project.modules} | {
+        p.stem if p.suffix == ".py" else p.name for p in project.root.iterdir()}
+    names: set[str] = set()
+    for rel, tree in project.trees():
+        if _is_test(Path(rel)):
+            continue
+        stack = list(tree.body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            if isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level == 0 and node.module:
+                    names.add(node.module)
+                    names.update(f"{node.module}.{a.name}" for a in node.names if a.name != "*")
+            else:
+                stack.extend(ast.iter_child_nodes(node))
+    return sorted(n for n in names if n.split(".")[0] not in ours | {"__future__"})
+
+
 # --- facts the source states outright ---------------------------------------------------------
 
 def reloader_runs(project: Project) -> str | None:

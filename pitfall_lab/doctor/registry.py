@@ -71,6 +71,9 @@ class Seen:
     imports: dict = field(default_factory=dict)
     scripts: dict = field(default_factory=dict)
     dialect_of: Callable[[str], str] = lambda url: url.split(":", 1)[0].split("+", 1)[0]
+    # The imports probe ran out of its time budget: {"done": N, "of": M, "seconds": T, "why":
+    # the budget's formula}; ``imports`` then holds the N modules it imported.
+    imports_budget: dict | None = None
 
 
 @dataclass(frozen=True)

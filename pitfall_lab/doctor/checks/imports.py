@@ -3,8 +3,8 @@ of the project imports on its own (the imports probe)."""
 from __future__ import annotations
 
 from pitfall_lab.doctor import project as proj
-from pitfall_lab.doctor.checks._common import (FOUND, NOT_FOUND, Check, Result, Seen, at,
-                                               register, where)
+from pitfall_lab.doctor.checks._common import (COULD_NOT, FOUND, NOT_FOUND, Check, Result,
+                                               Seen, at, register, where)
 
 CIRCULAR = "partially initialized module"
 
@@ -42,6 +42,10 @@ def circular(seen: Seen, cycle: Check) -> list[Result]:
             chain = [f"{f[0]}:{f[1]}" for f in error["chain"]]
             return [Result(cycle, FOUND, f"importing {module}: {error['line']}", chain,
                            at(error["at"]))]
+    budget = seen.imports_budget
+    if budget:
+        return [Result(cycle, COULD_NOT, f"{budget['done']} of {budget['of']} modules in "
+                                         f"{budget['seconds']:g} s ({budget['why']})")]
     failed = {m: e for m, e in imports.items() if e}
     if failed:
         module, error = next(iter(failed.items()))

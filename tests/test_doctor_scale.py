@@ -1,0 +1,72 @@
+"""The doctor on big projects: the imports probe is a fork server (the project's libraries
+imported once, each module then imported in a fork of its own with none of the project's
+modules imported, two at a time) with a time budget that grows with the module count; out of
+time, that one check says how far it got, and nothing else changes."""
+import pytest
+
+from pitfall_lab import doctor
+from pitfall_lab.doctor import project as proj
+from pitfall_lab.guard import observe
+
+pytestmark = pytest.mark.skipif(observe.unsupported() is not None,
+                                reason=str(observe.unsupported()))
+
+# A module that lists the project's other modules already imported when it is imported (before
+# it imports any): each fork must start with none.
+FRESH = '''import sys
+
+import rq  # noqa: F401  a library: the fork server imports it once
+
+BEFORE = sorted(m for m in sys.modules if m.split(".")[0] in {others})
+if BEFORE:
+    raise ImportError(f"imported before {name}: {{BEFORE}}")
+'''
+
+
+def write(root, files):
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def imports_result(report):
+    (result,) = [r for r in report.results if r.check.code == "S02"]
+    return result
+
+
+def test_each_fork_starts_with_none_of_the_projects_modules(tmp_path):
+    write(tmp_path, {
+        "first.py": FRESH.format(name="first", others=("later", "shop")),
+        "later.py": FRESH.format(name="later", others=("first", "shop")),
+        "shop/__init__.py": FRESH.format(name="shop", others=("first", "later"))})
+    report = doctor.examine(tmp_path)
+    result = imports_result(report)
+    assert (result.verdict, result.message) == ("not found", "3 module(s) import on their own")
+
+
+def test_the_libraries_the_modules_import_at_module_level_are_preloaded(tmp_path):
+    write(tmp_path, {"shop/__init__.py": "from flask import Flask, json\nimport rq.job\n"
+                                         "from . import models\nfrom shop.models import x\n",
+                     "shop/models.py": "try:\n    import ujson\nexcept ImportError:\n"
+                                       "    ujson = None\nx = 1\n\n\ndef f():\n"
+                                       "    import celery\n",
+                     "manage.py": "import shop\n"})
+    project = proj.read(tmp_path)
+    assert proj.third_party_imports(project) == [
+        "flask", "flask.Flask", "flask.json", "rq.job", "ujson"]
+
+
+def test_out_of_time_the_imports_check_says_how_far_it_got(tmp_path, monkeypatch):
+    """Two modules that never finish importing: the budget (here 1 s) runs out, S02 says so,
+    the other checks run, and nothing is found."""
+    write(tmp_path, {"stuck_a.py": "import threading\n\nthreading.Event().wait()\n",
+                     "stuck_b.py": "import threading\n\nthreading.Event().wait()\n"})
+    assert doctor.import_budget(150) == (180.0, "the import probe's time budget: 30 s + 1 s a "
+                                                "module")
+    monkeypatch.setattr(doctor, "IMPORT_BUDGET", (1.0, 0.0))
+    report = doctor.examine(tmp_path)
+    result = imports_result(report)
+    assert (result.verdict, result.message) == (
+        "could not check", "0 of 2 modules in 1 s (the import probe's time budget: 1 s + 0 s "
+                           "a module)")
+    assert not report.found
