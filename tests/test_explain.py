@@ -45,6 +45,11 @@ KNOWN_MISSES = {
     "heldout/46_uri_never_set_env_not_configured.txt": "the RuntimeError a URI set after "
     "init_app ends in, raised by init_app in the app factory; only the thread says the URI was "
     "never set (no environment variables), so S28 is named",
+    "heldout/48_docker_user_cannot_write_data_folder.txt": "the bare 'unable to open database "
+    "file' S23 ends in; only the thread says the folder existed and the container's user could "
+    "not write it",
+    "heldout/49_host_path_given_inside_container.txt": "the bare 'unable to open database file' "
+    "S23 ends in; only the thread says the path was absolute (the host's, not the container's)",
 }
 # One line that carries each context cue, for the symptoms that count only with one.
 CUE_LINE = {
