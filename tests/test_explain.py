@@ -387,3 +387,19 @@ def test_a_known_bad_set_is_named_only_for_the_symptoms_written_for_it():
     on_v1b = {p.scenario for p in signatures.patterns(SCENARIOS)
               if p.source == "measured" and "v1b" in p.version_sets}
     assert on_v1b == {"upgrade_api_change"}
+
+
+def test_a_misspelled_uri_key_rules_the_late_configuration_out():
+    """The RuntimeError of a URI set after SQLAlchemy(app) is also that of a key never set under
+    its name (Flask's config keys are case-sensitive); a text that shows the misspelled key
+    names the look-alike, and the same text with the key spelled right names the scenario."""
+    error = ("RuntimeError: Either 'SQLALCHEMY_DATABASE_URI' or 'SQLALCHEMY_BINDS' must be "
+             "set.\n")
+    code = SCENARIOS["config_after_init"].code
+    for key in ("SQLALCHEMY_DATABASE_URL", "SQLAlchemy_DATABASE_URI", "SQLALCHEMY_DATBASE_URI"):
+        answer = explain.explain(f"    app.config['{key}'] = 'sqlite:///app.db'\n{error}")
+        assert answer.kind == "no-known-pitfall", listed(answer)
+        assert [c.scenario.code for c in answer.ruled_out] == [code]
+    right = explain.explain("db = SQLAlchemy(app)\n"
+                            f"app.config['SQLALCHEMY_DATABASE_URI'] = 'sqlite:///app.db'\n{error}")
+    assert first(right) == {code}
