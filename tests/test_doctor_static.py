@@ -1,11 +1,17 @@
 """What the doctor reads plainly in the source (issue 27, item 6): interpreter options in the
-lines that run the project's code (Procfile, crontab, Dockerfile)."""
+lines that run the project's code (Procfile, crontab, Dockerfile); the database the project's
+files configure and its engine options, for an app that makes no engine while loading."""
 from pathlib import Path
 
 import pytest
 
-from pitfall_lab.doctor import discover
+from pitfall_lab import doctor
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.doctor import dburls, discover
 from pitfall_lab.doctor import project as proj
+from pitfall_lab.guard import observe
+
+SAMPLES = Path(__file__).parent / "doctor_samples"
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -44,3 +50,87 @@ def test_a_served_line_with_interpreter_options_names_its_app(line, target):
     assert discover.from_command(line) == target
     assert [t for _, t in discover.from_dockerfile(f"CMD {line}\n")] == (
         [target] if target else [])
+
+
+# --- the database the files configure, for an engine made on first use ---------------------
+
+def configured(tmp_path: Path, files: dict[str, str]) -> list[str]:
+    return [f"{c.dialect} {c}" for c in dburls.configured(proj.read(write(tmp_path, files)))]
+
+
+@pytest.mark.parametrize("files, found", [
+    ({"config.py": "import os\nclass Config:\n    SQLALCHEMY_DATABASE_URI = os.environ.get(\n"
+                   "        'DATABASE_URL', 'postgres://u:pw@db/app')\n"},
+     ["postgresql config.py:4: postgres://u:***@db/app"]),
+    ({"app.py": "import os\napp.config['SQLALCHEMY_DATABASE_URI'] = os.getenv('DB_URL') or "
+                "'mysql+pymysql://u@h/app'\n"},
+     ["mysql app.py:2: mysql+pymysql://u@h/app"]),
+    ({"app.py": "app.config.update(SQLALCHEMY_DATABASE_URI='sqlite:///x.db')\n"},
+     ["sqlite app.py:1: sqlite:///x.db"]),
+    ({"settings.py": "import os\nURL = os.environ.get('DATABASE_URL', "
+                     "'postgresql+psycopg2://localhost/x')\n"},
+     ["postgresql settings.py:2: postgresql+psycopg2://localhost/x"]),
+    ({"app.py": "", ".env.example": "# copy to .env\nDATABASE_URL=postgres://u:p@localhost/x\n",
+      "docker-compose.yml": "services:\n  db:\n    image: postgres:15-alpine\n"},
+     ["postgresql .env.example:2: postgres://u:***@localhost/x",
+      "postgresql docker-compose.yml:3: a service runs the image postgres:15-alpine"]),
+    ({"app.py": "", "app.json": '{"name": "x", "addons": ["heroku-postgresql:mini"]}'},
+     ["postgresql app.json:1: the add-on heroku-postgresql:mini"]),
+    ({"app.py": "'''Set DATABASE_URL, e.g. postgres://u@h/x.'''\nGREETING = 'mysql://no'\n",
+      "tests/test_app.py": "import os\nos.environ['DATABASE_URL'] = 'postgresql://t/x'\n"},
+     []),
+], ids=["config-class-default", "getenv-or", "config-update", "module-default",
+        "env-example-compose", "app-json", "docstring-test-other-name"])
+def test_the_configured_database_is_read_from_the_files(tmp_path, files, found):
+    assert configured(tmp_path, files) == found
+
+
+def test_engine_options_are_read_from_the_source(tmp_path):
+    project = proj.read(write(tmp_path, {
+        "config.py": "class Config:\n    SQLALCHEMY_ENGINE_OPTIONS = {'pool_pre_ping': True,\n"
+                     "                                 'pool_recycle': 0}\n",
+        "db.py": "e = create_engine(url, pool_recycle=280)\nSQLALCHEMY_POOL_RECYCLE = 90\n",
+        "off.py": "OPTIONS = {'pool_pre_ping': False}\n"}))
+    assert [str(o) for o in dburls.engine_options(project)] == [
+        "pool_pre_ping at config.py:2", "pool_recycle at db.py:1", "pool_recycle at db.py:2"]
+
+
+@pytest.mark.skipif(observe.unsupported() is not None, reason=str(observe.unsupported()))
+def test_a_postgresql_default_without_pre_ping_is_found_on_every_version_set():
+    """Flask-SQLAlchemy 2.x makes the engine on first use: the load probe sees none, and the
+    verdict comes from the files; 3.x makes it in init_app, and the probe sees its URL."""
+    report = doctor.examine(SAMPLES / "lazy_engine_pg", select={"S12-no-pre-ping"})
+    (result,) = report.results
+    assert result.verdict == "found", result.message
+    if int(scenario.installed("flask-sqlalchemy").split(".")[0]) >= 3:
+        assert result.message == ("engine postgres://shop:***@db.example.com:5432/shop has no "
+                                  "pool_pre_ping")
+        assert result.location == ("shop/__init__.py", 12)
+        return
+    assert result.message == (
+        f"no engine is made while loading (Flask-SQLAlchemy "
+        f"{scenario.installed('flask-sqlalchemy')} makes it on first use); the project is "
+        "configured for PostgreSQL, and no engine option sets pool_pre_ping")
+    assert result.evidence[:4] == [
+        "configured: config.py:8: postgres://shop:***@db.example.com:5432/shop",
+        "configured: .env.example:2: postgres://shop:***@localhost:5432/shop",
+        "configured: docker-compose.yml:6: postgres://shop:***@db:5432/shop",
+        "configured: docker-compose.yml:8: a service runs the image postgres:15"]
+    assert result.location == ("config.py", 8)
+
+
+@pytest.mark.parametrize("options, verdict, said", [
+    ("", "found", "no engine option sets pool_pre_ping"),
+    ("    SQLALCHEMY_ENGINE_OPTIONS = {'pool_pre_ping': True}\n", "not found",
+     "its engine options set pool_pre_ping at config.py:3"),
+], ids=["no-option", "pre-ping"])
+def test_the_verdict_from_the_files(tmp_path, options, verdict, said):
+    """No engine while loading (here: the app never makes one), so the files decide."""
+    from pitfall_lab.doctor import registry
+    from pitfall_lab.doctor.checks import engine
+
+    project = proj.read(write(tmp_path, {
+        "config.py": "class Config:\n    SQLALCHEMY_DATABASE_URI = 'postgres://db/x'\n" + options}))
+    (check,) = [c for c in registry.checks() if c.id == "S12-no-pre-ping"]
+    result = engine.from_source(project, check)
+    assert result.verdict == verdict and result.message.endswith(said), result.message

@@ -1,16 +1,27 @@
-"""The options of the engines the app creates."""
+"""The options of the engines the app creates; for an app that makes its engine on first use
+(Flask-SQLAlchemy 2.x), the database and the options its files configure (doctor/dburls.py)."""
 from __future__ import annotations
 
+from pitfall_lab.catalogue import scenario
+from pitfall_lab.doctor import dburls
 from pitfall_lab.doctor.checks._common import (FOUND, NOT_APPLICABLE, NOT_FOUND, Check, Result,
                                                Seen, at, register)
 
 SERVER_DIALECTS = {"postgresql", "mysql", "mariadb"}
+MEASURED = ("measured by the lab: after the server ends a pooled connection, the next request "
+            "fails with OperationalError 'server closed the connection unexpectedly' "
+            "(psycopg2) or 'Lost connection to MySQL server during query' (pymysql)")
 
 
-@register(needs={"load"}, ping="S12")
+@register(needs={"load", "source"}, ping="S12")
 def pre_ping(seen: Seen, ping: Check) -> list[Result]:
-    dialect_of = seen.dialect_of
-    servers = [e for e in seen.load["engines"] if dialect_of(e["url"]) in SERVER_DIALECTS]
+    def dialect_of(url: str) -> str:  # postgres:// is PostgreSQL
+        return dburls.DIALECTS.get(seen.dialect_of(url), seen.dialect_of(url))
+
+    engines = seen.load["engines"]
+    if not engines:
+        return [from_source(seen.project, ping)]
+    servers = [e for e in engines if dialect_of(e["url"]) in SERVER_DIALECTS]
     if not servers:
         return [Result(ping, NOT_APPLICABLE, "no PostgreSQL or MySQL engine (--dburi says "
                                              "which server the app uses)")]
@@ -20,8 +31,37 @@ def pre_ping(seen: Seen, ping: Check) -> list[Result]:
         if options.get("pool_pre_ping") != "True" and not (mysql and "pool_recycle" in options):
             return [Result(ping, FOUND, f"engine {engine['url']} has no pool_pre_ping"
                                         + (" and no pool_recycle" if mysql else ""),
-                           ["measured by the lab: after the server ends a pooled connection, "
-                            "the next request fails with OperationalError 'server closed the "
-                            "connection unexpectedly' (psycopg2) or 'Lost connection to MySQL "
-                            "server during query' (pymysql)"], at(engine["at"]))]
+                           [MEASURED], at(engine["at"]))]
     return [Result(ping, NOT_FOUND, "every server engine pings its connections")]
+
+
+def from_source(project, ping: Check) -> Result:
+    """No engine was made while the app loaded: the database its files configure, and the
+    engine options they set."""
+    lazy = (f"no engine is made while loading (Flask-SQLAlchemy "
+            f"{scenario.installed('flask-sqlalchemy')} makes it on first use)")
+    servers = [c for c in dburls.configured(project) if c.dialect in SERVER_DIALECTS]
+    if not servers:
+        return Result(ping, NOT_APPLICABLE, f"{lazy}, and the project's files configure no "
+                                            "PostgreSQL or MySQL database (--dburi says which "
+                                            "server the app uses)")
+    options = dburls.engine_options(project)
+    pings = [o for o in options if o.name == "pool_pre_ping"]
+    recycles = [o for o in options if o.name == "pool_recycle"]
+    postgres = [c for c in servers if c.dialect == "postgresql"]
+    named = "PostgreSQL" if postgres else "MySQL"
+    first = (postgres or servers)[0]
+    if pings:
+        return Result(ping, NOT_FOUND, f"{lazy}; the project is configured for {named} "
+                                       f"({first}), and its engine options set {pings[0]}")
+    uses_fsa = any("flask_sqlalchemy" in text for text in project.sources.values())
+    if not postgres and (recycles or uses_fsa):
+        why = str(recycles[0]) if recycles else "Flask-SQLAlchemy's own pool_recycle (7200 s)"
+        return Result(ping, NOT_FOUND, f"{lazy}; the project is configured for MySQL "
+                                       f"({first}), whose engine recycles its connections "
+                                       f"({why})")
+    return Result(ping, FOUND, f"{lazy}; the project is configured for {named}, and no engine "
+                               "option sets pool_pre_ping"
+                               + ("" if postgres else " or pool_recycle"),
+                  [f"configured: {c}" for c in servers[:5]] + [MEASURED],
+                  (first.path, first.line))
