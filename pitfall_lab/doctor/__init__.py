@@ -51,6 +51,9 @@ class Report:
     # Connections the probes refused (netguard: loopback only): host, port, the user's line
     # (``at``) and the probes that tried (``during``).
     refused: list[dict] = field(default_factory=list)
+    # What the throwaway copy left out: (path relative to the project, why), see
+    # project.leave_out.
+    left_out: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def found(self) -> list[Result]:
@@ -185,7 +188,7 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
     where = (dburi and _hide(dburi)) or "a temporary SQLite file per probe"
     return Report(project.root, used.target if used else None, where, results,
                   used.source if used else "", failure,
-                  _environment(files, url_env), refused)
+                  _environment(files, url_env), refused, project.left_out)
 
 
 def _load(copy: Path, db: str, target: str, url_env: bool, base: dict[str, str]) -> dict:

@@ -3,6 +3,7 @@ scanning (SARIF 2.1.0): the same results, the same check ids."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import click
 
@@ -23,7 +24,7 @@ def table(report: Report, gated: gate.Gated, show_silenced: bool = False) -> str
     lines = [f"pitfall-lab doctor {report.root}", app_line(report),
              f"database: {report.database} (every engine the app creates is redirected there; "
              "connections opened without SQLAlchemy are not)", environment_line(report),
-             network_line(report), ""]
+             network_line(report), copy_line(report), ""]
     for r in report.results:
         if id(r) in silenced and not show_silenced:
             continue
@@ -85,6 +86,17 @@ def network_line(report: Report) -> str:
             + (f"; {said}" if said else ""))
 
 
+def copy_line(report: Report) -> str:
+    """What the throwaway copy left out, in one line: each path and why (the bytecode folders
+    counted)."""
+    said = [f"{path} ({why})" for path, why in report.left_out
+            if Path(path).name != "__pycache__"]
+    bytecode = sum(Path(path).name == "__pycache__" for path, _ in report.left_out)
+    if bytecode:
+        said.append(f"{bytecode} __pycache__ folder{'s' * (bytecode > 1)} (a cache)")
+    return f"left out of the copy: {', '.join(said) or 'nothing'}"
+
+
 def list_checks() -> str:
     """Every check, one per scenario: id, level, title, then the hint, or why none covers it."""
     return "\n".join(f"{c.id:<34} {c.level:<8} {c.title}\n{'':34} "
@@ -102,6 +114,7 @@ def as_json(report: Report, gated: gate.Gated | None = None) -> dict:
                            "location": ({"path": error["at"][0], "line": error["at"][1]}
                                         if error["at"] else None)} if error else None,
             "environment": report.environment,
+            "left_out": [{"path": path, "why": why} for path, why in report.left_out],
             "refused": [{"host": r["host"], "port": r["port"], "during": r["during"],
                          "location": {"path": r["at"][0], "line": r["at"][1]} if r["at"]
                          else None} for r in report.refused],

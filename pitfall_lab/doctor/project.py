@@ -4,15 +4,19 @@ configuration, and a few facts its source states outright."""
 from __future__ import annotations
 
 import ast
+import fnmatch
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SKIP_DIRS = {".git", ".hg", ".venv", "venv", "env", ".env", "node_modules", "__pycache__", ".tox",
-             ".nox", ".mypy_cache", ".pytest_cache", "build", "dist", "instance", "migrations",
-             "site-packages"}
-DATA = ("*.db", "*.sqlite", "*.sqlite3", "*.pyc", "*.log")
+# What the copy leaves out is decided by what a folder or file is, never by a folder's name
+# alone: a package named migrations, build, env or instance is code, and is copied.
+VCS = {".git", ".hg", ".svn", ".bzr"}  # a version control system's own folder
+CACHES = {"__pycache__", "node_modules"}  # bytecode, JavaScript packages
+DATA = ("*.db", "*.sqlite", "*.sqlite3", "*.pyc", "*.pyo", "*.log")
+CACHEDIR_TAG = "Signature: 8a477f597d28d172789f06886806bc55"  # pytest, mypy, ruff ... caches
 NOT_SCRIPTS = {"setup.py", "noxfile.py", "conftest.py", "manage.py", "gunicorn.conf.py"}
 # Files that run a tool when imported (setup() ...): never imported as modules.
 NOT_MODULES = {"setup", "noxfile", "conftest"}
@@ -50,21 +54,63 @@ class Project:
                     continue
         return self._trees.items()
 
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # (relative path, why)
+
     def copy_to(self, dest: Path) -> Path:
-        """A copy to run in: the user's tree is never written, and their data never read."""
-        shutil.copytree(self.root, dest, ignore=lambda d, names: [
-            n for n in names if (n in SKIP_DIRS and (Path(d) / n).is_dir())
-            or any(Path(n).match(p) for p in DATA)])  # a `.env` file is the user's settings
+        """A copy to run in: everything Python can import, whatever its folder's name; only
+        data, virtualenvs, version control folders and caches are left out (``left_out``, in
+        the order of the tree). The user's tree is never written, and their data never read."""
+        self.left_out = []
+
+        def ignore(folder: str, names: list[str]) -> list[str]:
+            skipped = []
+            for name in sorted(names):
+                why = leave_out(Path(folder) / name)
+                if why:
+                    rel = (Path(folder) / name).relative_to(self.root)
+                    self.left_out.append((str(rel), why))
+                    skipped.append(name)
+            return skipped
+        shutil.copytree(self.root, dest, ignore=ignore)  # a `.env` file is the user's settings
+        self.left_out.sort()
         return dest
 
 
+def leave_out(path: Path) -> str | None:
+    """Why the copy leaves ``path`` out, from what it is, or None: "data" (a database file, a
+    log, bytecode), "a virtualenv" (a pyvenv.cfg, conda-meta/, or lib/pythonX.Y/site-packages
+    in it), "version control" (.git, .hg ...), "a cache" (__pycache__, node_modules, a folder
+    with a CACHEDIR.TAG, as pytest and mypy write)."""
+    name = path.name
+    if not path.is_dir():
+        return "data" if any(fnmatch.fnmatch(name, p) for p in DATA) else None
+    if name in VCS:
+        return "version control"
+    if (path / "pyvenv.cfg").is_file() or (path / "conda-meta").is_dir() or \
+            any(path.glob("lib/python*/site-packages")) or \
+            (path / "Lib" / "site-packages").is_dir():
+        return "a virtualenv"
+    if name in CACHES:
+        return "a cache"
+    try:
+        with open(path / "CACHEDIR.TAG", "rb") as tag:
+            if tag.read(len(CACHEDIR_TAG)) == CACHEDIR_TAG.encode():
+                return "a cache"
+    except OSError:
+        pass
+    return None
+
+
 def _walk(root: Path):
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts[:-1]):
-            continue
-        if path.is_file():
-            yield rel, path
+    """The project's files, in order, without what the copy leaves out; hidden folders
+    (.github, .tox ...) are copied but hold no module of the project."""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not leave_out(here / d)]
+        found += [here / name for name in files if not leave_out(here / name)]
+    for path in sorted(found):
+        yield path.relative_to(root), path
 
 
 def read(root: Path) -> Project:
