@@ -45,11 +45,9 @@ KNOWN_MISSES = {
     "heldout/46_uri_never_set_env_not_configured.txt": "the RuntimeError a URI set after "
     "init_app ends in, raised by init_app in the app factory; only the thread says the URI was "
     "never set (no environment variables), so S28 is named",
-    "heldout/48_docker_user_cannot_write_data_folder.txt": "the bare 'unable to open database "
-    "file' S23 ends in; only the thread says the folder existed and the container's user could "
-    "not write it",
-    "heldout/49_host_path_given_inside_container.txt": "the bare 'unable to open database file' "
-    "S23 ends in; only the thread says the path was absolute (the host's, not the container's)",
+    "heldout/45_unable_to_open_uri_made_relative.txt": "the bare 'unable to open database "
+    "file', with no path in the text: a folder the process cannot write (48) or a wrong absolute "
+    "path (49) say the same, so S23 is listed wanting a relative path, not named",
 }
 # One line that carries each context cue, for the symptoms that count only with one.
 CUE_LINE = {
@@ -62,6 +60,7 @@ CUE_LINE = {
     "fork": "[2024-05-14 02:00:07 +0000] [41] [INFO] preload_app: connections made before "
             "the fork",
     "delete": "    db.session.delete(user)",
+    "relative-path": 'app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///data/notes.db"',
 }
 TRACEBACK = '''Traceback (most recent call last):
   File "/srv/app/venv/lib/python3.11/site-packages/flask/app.py", line 1511, in wsgi_app

@@ -32,7 +32,7 @@ ID_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 SERVERS = {"postgresql", "mariadb", "redis", "uwsgi", "gunicorn"}
 # Context cues a pasted error can carry (pitfall_lab.explain.score.context finds each).
 CUES = ("uwsgi", "gunicorn", "celery", "rq", "reloader", "unittest", "threads", "cron", "fork",
-        "pytest", "import-cycle", "delete")
+        "pytest", "import-cycle", "delete", "relative-path")
 
 
 class Level(str, enum.Enum):

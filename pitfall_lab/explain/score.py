@@ -49,6 +49,9 @@ _TEXT_CUES = {
     "cron": re.compile(r"\bcron\b|crontab|CRON\[", re.I),
     "fork": re.compile(r"os\.fork\(|register_at_fork|--preload|preload_app", re.I),
     "pytest": re.compile(r"^=+ (?:FAILURES|ERRORS|short test summary info) =+$", re.M),
+    # A SQLite path relative to the working folder, with a folder in it (sqlite:///data/app.db,
+    # sqlite3's 'unable to open database "data/app.db"').
+    "relative-path": re.compile(r"sqlite:///(?!/)[\w.-]+/|unable to open database \"(?!/)[^\"]+/"),
     # A parent deleted: a DELETE, or the ORM's UPDATE that sets a child's foreign key to NULL.
     "delete": re.compile(r"\bDELETE FROM\b|\bsession\.delete\(|"
                          r"UPDATE \S+ SET \w+_id=\S+ WHERE [^\]]*\]\s*\[parameters: [^\]]*?\bNone\b"),
