@@ -7,7 +7,7 @@ import pytest
 
 from pitfall_lab import doctor
 from pitfall_lab.catalogue import scenario
-from pitfall_lab.doctor import dburls, discover
+from pitfall_lab.doctor import contexts, dburls, discover
 from pitfall_lab.doctor import project as proj
 from pitfall_lab.guard import observe
 
@@ -134,3 +134,53 @@ def test_the_verdict_from_the_files(tmp_path, options, verdict, said):
     (check,) = [c for c in registry.checks() if c.id == "S12-no-pre-ping"]
     result = engine.from_source(project, check)
     assert result.verdict == verdict and result.message.endswith(said), result.message
+
+
+# --- a worker inside one pushed context, written out or implied by a CLI framework ----------
+
+WORKER = "    Worker(['default'], connection=redis).work()\n"
+
+
+@pytest.mark.parametrize("source, how", [
+    ("from flask_script import Manager\nmanager = Manager(create_app)\n\n\n@manager.command\n"
+     "def run_worker():\n" + WORKER,
+     "inside a Flask-Script command (@manager.command), which Flask-Script runs in "
+     "app.test_request_context() (m.py:6 run_worker)"),
+    ("from flask_script import Manager\nmanager = Manager(app)\n\n\n"
+     "@manager.option('-q', '--queue')\ndef work(queue):\n" + WORKER,
+     "inside a Flask-Script command (@manager.option), which Flask-Script runs in "
+     "app.test_request_context() (m.py:6 work)"),
+    ("from flask_script import Command\n\n\nclass RunWorker(Command):\n    def run(self):\n    "
+     + WORKER,
+     "inside the run() of a Flask-Script Command, which Flask-Script runs in "
+     "app.test_request_context() (m.py:5 run)"),
+    ("import click\nfrom flask.cli import with_appcontext\n\n\n@click.command()\n"
+     "@with_appcontext\ndef worker():\n" + WORKER,
+     "inside a command under @with_appcontext, which runs it in an app context (m.py:7 worker)"),
+    ("from flask.cli import AppGroup\njobs = AppGroup('jobs')\n\n\n@jobs.command('work')\n"
+     "def work():\n" + WORKER,
+     "inside a command of the AppGroup jobs, which Flask runs in an app context (m.py:6 work)"),
+    ("def start():\n" + WORKER + "\n\n@bp.cli.command('worker')\ndef worker():\n    start()\n",
+     "inside a Flask command (@bp.cli.command), which Flask runs in an app context (m.py:6 "
+     "worker), through start()"),
+    ("app.app_context().push()\n\nif __name__ == '__main__':\n" + WORKER,
+     "after app.app_context().push() at m.py:1, which is never popped before it"),
+    ("def main():\n    ctx = app.test_request_context()\n    ctx.push()\n" + WORKER,
+     "after ctx.push() at m.py:3, which is never popped before it"),
+], ids=["script-command", "script-option", "script-class", "with-appcontext", "app-group",
+        "blueprint-cli-one-call-deep", "pushed-at-module", "pushed-by-name"])
+def test_a_worker_inside_an_implied_or_pushed_context(tmp_path, source, how):
+    found = contexts.worker_context(proj.read(write(tmp_path, {"m.py": source})))
+    assert found is not None and found.how == how
+
+
+@pytest.mark.parametrize("source", [
+    "import click\n\n\n@click.command()\ndef worker():\n" + WORKER,
+    "class W(SimpleWorker):\n    def execute_job(self, job, queue):\n"
+    "        with app.app_context():\n            return super().execute_job(job, queue)\n\n\n"
+    "if __name__ == '__main__':\n" + WORKER,
+    "def main():\n    with app.app_context():\n        db.create_all()\n" + WORKER,
+    "def main():\n    ctx = app.app_context()\n" + WORKER,
+], ids=["plain-click", "context-per-job", "context-closed-before", "never-pushed"])
+def test_a_worker_outside_any_context_is_not_one(tmp_path, source):
+    assert contexts.worker_context(proj.read(write(tmp_path, {"m.py": source}))) is None

@@ -274,19 +274,10 @@ def uses_rq(project: Project) -> bool:
 
 
 def worker_under_one_context(project: Project) -> str | None:
-    """An rq worker's work() called inside `with app.app_context():` (or a request context):
-    every job then shares that context's session."""
-    for rel, tree in project.trees():
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.With):
-                continue
-            contexts = [i.context_expr for i in node.items]
-            if not any(isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute)
-                       and c.func.attr in ("app_context", "test_request_context")
-                       for c in contexts):
-                continue
-            for inner in ast.walk(node):
-                if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) \
-                        and inner.func.attr == "work":
-                    return f"{rel}:{inner.lineno}"
-    return None
+    """An rq worker's work() called inside one pushed context (`with app.app_context():`, a
+    push(), a CLI command that Flask or Flask-Script runs in a context; doctor/contexts.py):
+    every job then shares that context's session. Its file:line, or None."""
+    from pitfall_lab.doctor import contexts
+
+    found = contexts.worker_context(project)
+    return found.where if found else None

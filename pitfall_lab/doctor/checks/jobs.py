@@ -2,7 +2,7 @@
 the pytest plugin's gate) and the app context its worker runs them in."""
 from __future__ import annotations
 
-from pitfall_lab.doctor import jobcalls
+from pitfall_lab.doctor import contexts, jobcalls
 from pitfall_lab.doctor import project as proj
 from pitfall_lab.doctor.checks._common import (COULD_NOT, FOUND, NOT_APPLICABLE, NOT_FOUND,
                                                Check, Result, Seen, register)
@@ -25,11 +25,13 @@ def rq(seen: Seen, argument: Check, worker: Check) -> list[Result]:
                                            "model instance; the arguments built elsewhere show "
                                            "only when they are enqueued: run your tests with "
                                            "`pytest --pitfall-lab`")]
-    found = proj.worker_under_one_context(project)
+    found = contexts.worker_context(project)
     if found:
-        path, line = found.rsplit(":", 1)
-        out.append(Result(worker, FOUND, "worker.work() runs inside one app context", [found],
-                          (path, int(line))))
+        out.append(Result(worker, FOUND, f"the worker's work() runs {found.how}: every job "
+                                         "shares that one context and its session",
+                          [found.where], (found.path, found.line)))
     else:
-        out.append(Result(worker, NOT_FOUND, "no worker runs inside an app context"))
+        out.append(Result(worker, NOT_FOUND, "no worker runs inside an app context (a with "
+                                             "block, a push(), a Flask or Flask-Script "
+                                             "command)"))
     return out
