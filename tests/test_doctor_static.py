@@ -181,6 +181,9 @@ def test_a_worker_inside_an_implied_or_pushed_context(tmp_path, source, how):
     "if __name__ == '__main__':\n" + WORKER,
     "def main():\n    with app.app_context():\n        db.create_all()\n" + WORKER,
     "def main():\n    ctx = app.app_context()\n" + WORKER,
-], ids=["plain-click", "context-per-job", "context-closed-before", "never-pushed"])
+    "def main():\n    ctx = app.app_context()\n    ctx.push()\n    db.create_all()\n"
+    "    ctx.pop()\n" + WORKER,
+], ids=["plain-click", "context-per-job", "context-closed-before", "never-pushed",
+        "pushed-then-popped"])
 def test_a_worker_outside_any_context_is_not_one(tmp_path, source):
     assert contexts.worker_context(proj.read(write(tmp_path, {"m.py": source}))) is None

@@ -172,5 +172,15 @@ def _pushed(body) -> tuple[int, str, list] | None:
             if _context_call(owner):
                 return stmt.lineno, f"{_dotted(owner.func)}().push()", body[n + 1:]
             if isinstance(owner, ast.Name) and owner.id in bound:
-                return stmt.lineno, f"{owner.id}.push()", body[n + 1:]
+                return stmt.lineno, f"{owner.id}.push()", _until_popped(body[n + 1:], owner.id)
     return None
+
+
+def _until_popped(rest: list, name: str) -> list:
+    """The statements before ``name.pop()`` in the same block."""
+    for n, stmt in enumerate(rest):
+        call = stmt.value if isinstance(stmt, ast.Expr) else None
+        if isinstance(call, ast.Call) and _attr(call.func) == "pop" \
+                and _dotted(call.func.value) == name:
+            return rest[:n]
+    return rest
