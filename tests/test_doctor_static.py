@@ -187,3 +187,18 @@ def test_a_worker_inside_an_implied_or_pushed_context(tmp_path, source, how):
         "pushed-then-popped"])
 def test_a_worker_outside_any_context_is_not_one(tmp_path, source):
     assert contexts.worker_context(proj.read(write(tmp_path, {"m.py": source}))) is None
+
+
+# --- a write path the empty throwaway database stops early ----------------------------------
+
+@pytest.mark.skipif(observe.unsupported() is not None, reason=str(observe.unsupported()))
+def test_a_write_the_failed_query_never_reached_is_said():
+    """The app catches its own query's 'no such table' (its tables come from migrations) and
+    loads: the seed after it never ran, which S01 and S09 say instead of a plain 'not found'."""
+    report = doctor.examine(SAMPLES / "seed_before_migrate")
+    assert report.loaded, report.load_error
+    said = ("not found, but the app's query failed while loading (sqlite3.OperationalError: no "
+            "such table: setting, at app.py:19): a write after it was never reached")
+    assert {r.check.code: (r.verdict, r.message) for r in report.results
+            if r.check.code in ("S01", "S09")} == {"S01": ("not found", said),
+                                                   "S09": ("not found", said)}

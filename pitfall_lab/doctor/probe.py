@@ -116,6 +116,16 @@ def instrument(target_url: str) -> None:
             "ddl": bool(observe.DDL.match(sql)),
             "at": user_frame(), "engine": rec["url"] if rec else None})
 
+    @event.listens_for(Engine, "handle_error")
+    def failed(context):
+        # A statement the database refused (no such table, on the empty throwaway database):
+        # what the user's code did after it, if it caught the error, is not what it would do.
+        exc = context.original_exception
+        said = traceback.format_exception_only(type(exc), exc)[-1].strip().splitlines()[0]
+        report.setdefault("failed", []).append({
+            "sql": " ".join((context.statement or "").split())[:160],
+            "error": _relative(said), "at": user_frame()})
+
     try:
         import flask_sqlalchemy
     except ImportError:

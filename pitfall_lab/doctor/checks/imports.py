@@ -18,9 +18,11 @@ def import_time(seen: Seen, reloader: Check, startup: Check) -> list[Result]:
     first = (writes or ddl or [None])[0]
     loc = at(first["at"]) if first else None
     evidence = [f"{where(at(s['at']))}: {s['sql']}" for s in (writes + ddl)[:5]]
+    stopped = stopped_early(load)
     out = [Result(startup, FOUND, f"{len(writes)} write(s) and {len(ddl)} DDL statement(s) "
                                   "while the app loads", evidence, loc)
-           if first else Result(startup, NOT_FOUND, "no write or DDL while the app loads")]
+           if first else Result(startup, NOT_FOUND, stopped or "no write or DDL while the app "
+                                                               "loads")]
     reloader_runs = proj.reloader_runs(project)
     if writes and reloader_runs:
         out.append(Result(reloader, FOUND, f"{len(writes)} write(s) at import, and the reloader "
@@ -30,8 +32,19 @@ def import_time(seen: Seen, reloader: Check, startup: Check) -> list[Result]:
         out.append(Result(reloader, NOT_FOUND, "writes at import, but nothing runs the debug "
                                                f"reloader (see {startup.code})"))
     else:
-        out.append(Result(reloader, NOT_FOUND, "no write at import"))
+        out.append(Result(reloader, NOT_FOUND, stopped or "no write at import"))
     return out
+
+
+def stopped_early(load: dict) -> str | None:
+    """The app's own query failed while it loaded (on the empty throwaway database: no such
+    table), and the app went on: a write after it, on that path, was never reached."""
+    failed = [f for f in load.get("failed", []) if f.get("at")]
+    if not failed:
+        return None
+    first = failed[0]
+    return (f"not found, but the app's query failed while loading ({first['error']}, at "
+            f"{where(at(first['at']))}): a write after it was never reached")
 
 
 @register(needs={"imports"}, cycle="S02")
