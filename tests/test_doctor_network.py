@@ -143,3 +143,22 @@ def test_the_scripts_own_error_is_the_doctors_refusal(tmp_path):
     assert (run["error"]["line"], run["error"]["at"]) == (
         "ConnectionRefusedError: [Errno 111] the doctor refused a non-loopback connection to "
         "cache.invalid:6379", ["scripts/sync_cache.py", 8])
+
+
+def test_libpq_drivers_are_refused_before_they_connect(tmp_path):
+    """psycopg2 and psycopg connect in C (libpq), past Python's sockets: their connect checks
+    the hosts of the connection string and keywords first; a unix socket folder is local."""
+    pytest.importorskip("psycopg2")
+    pytest.importorskip("psycopg")
+    out, refused = guarded("""
+        import psycopg, psycopg2
+        attempt("dsn", lambda: psycopg2.connect("host=192.0.2.1 port=6432 dbname=shop"))
+        attempt("url", lambda: psycopg2.connect("postgresql://u:pw@db.invalid/shop"))
+        attempt("keywords", lambda: psycopg.connect(host="192.0.2.3", dbname="shop"))
+        attempt("several", lambda: psycopg.connect("host=/tmp,192.0.2.4 port=5432,5433"))
+    """, tmp_path, env={"PGHOST": "/nonexistent-socket-folder"})
+    says = "ConnectionRefusedError: [Errno 111] the doctor refused a non-loopback connection to "
+    assert out == {"dsn": says + "192.0.2.1:6432", "url": says + "db.invalid:5432",
+                   "keywords": says + "192.0.2.3:5432", "several": says + "192.0.2.4:5433"}
+    assert netguard.libpq_hosts({"host": "/var/run/postgresql"}) == []
+    assert len(refused) == 4

@@ -2,10 +2,11 @@
 other than loopback (127.0.0.0/8, ::1; unix sockets are always local) or the throwaway servers
 the doctor uses (the host and port of $PITFALL_LAB_DOCTOR_DB, and those in
 $PITFALL_LAB_DOCTOR_ALLOW, ``host:port,...``) is refused before it happens: socket.connect and
-connect_ex, sendto (a datagram to a metrics sidecar), and the name lookup before them
-(getaddrinfo, so create_connection too). A name is resolved here only when the machine's hosts
-file or the name itself says it is local (``localhost``, ``*.localhost``, a line of /etc/hosts):
-a DNS query would itself leave the machine. The refusal is a ConnectionRefusedError in the
+connect_ex, sendto (a datagram to a metrics sidecar), the name lookup before them
+(getaddrinfo, so create_connection too), and psycopg2's and psycopg's connect (libpq connects
+in C, past Python's sockets). A name is resolved here only when the machine's hosts file or the
+name itself says it is local (``localhost``, ``*.localhost``, a line of /etc/hosts): a DNS query
+would itself leave the machine. The refusal is a ConnectionRefusedError in the
 user's code, which goes on as it would without the network; each one is recorded, with the
 user's line, as a JSON line appended to a file (forked children included).
 """
@@ -16,6 +17,7 @@ import ipaddress
 import json
 import os
 import socket
+import sys
 
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306, "redis": 6379}
 SAYS = "the doctor refused a non-loopback connection to {where}"
@@ -174,6 +176,96 @@ class Guard:
         socket.socket.connect_ex = connect_ex
         socket.socket.sendto = sendto
         socket.getaddrinfo = guard.getaddrinfo  # create_connection looks it up here
+        self.install_libpq()
+
+    def install_libpq(self) -> None:
+        """libpq connects in C, past Python's sockets: psycopg2.connect and psycopg.connect
+        check the hosts of their connection string and keywords (PGHOST, PGHOSTADDR, PGPORT
+        when absent; a unix socket folder is local) first. Patched when they are imported
+        (importing psycopg costs half a second a probe)."""
+        for name in LIBPQ:
+            if name in sys.modules:
+                self.patch_libpq(sys.modules[name])
+        sys.meta_path.insert(0, _OnImport(self))
+
+    def patch_libpq(self, module) -> None:
+        import importlib
+
+        try:
+            where, function = LIBPQ[module.__name__].split(":")
+            parse = getattr(importlib.import_module(where), function)
+        except Exception:  # noqa: BLE001  a driver that cannot load cannot connect either
+            return
+        if not hasattr(module.connect, "__wrapped__"):
+            module.connect = self._libpq_connect(module.connect, parse)
+
+    def _libpq_connect(self, real, parse):
+        guard = self
+
+        def connect(*args, **kwargs):
+            dsn = args[0] if args and isinstance(args[0], str) else \
+                kwargs.get("dsn") or kwargs.get("conninfo") or ""
+            try:
+                params = dict(parse(dsn)) if dsn else {}
+            except Exception:  # noqa: BLE001  libpq will say what is wrong with it
+                params = {}
+            params.update({k: v for k, v in kwargs.items() if v is not None})
+            for host, port in libpq_hosts(params):
+                refused = guard.check(socket.AF_INET, (host, _port(port)))
+                if refused is not None:
+                    raise refused
+            return real(*args, **kwargs)
+        connect.__wrapped__ = real
+        return connect
+
+
+LIBPQ = {"psycopg2": "psycopg2.extensions:parse_dsn", "psycopg": "psycopg.conninfo:conninfo_to_dict"}
+
+
+class _OnImport:
+    """A meta path finder: psycopg2 and psycopg, as found by the others, patched once run."""
+
+    def __init__(self, guard: Guard):
+        self.guard = guard
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname not in LIBPQ:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader = _Patching(spec.loader, self.guard)
+                return spec
+        return None
+
+
+class _Patching:
+    def __init__(self, loader, guard: Guard):
+        self.loader, self.guard = loader, guard
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        self.guard.patch_libpq(module)
+
+    def __getattr__(self, name):  # is_package, get_code, get_resource_reader, ...
+        return getattr(self.loader, name)
+
+
+def libpq_hosts(params: dict) -> list[tuple[str, str]]:
+    """(host, port) for each TCP host libpq would try: a unix socket folder is left out."""
+    hosts = str(params.get("hostaddr") or params.get("host") or os.environ.get("PGHOSTADDR")
+                or os.environ.get("PGHOST") or "")
+    ports = str(params.get("port") or os.environ.get("PGPORT") or "5432").split(",")
+    out = []
+    for n, host in enumerate(h.strip() for h in hosts.split(",")):
+        if host and not host.startswith(("/", "@")):
+            out.append((host, ports[n] if n < len(ports) else ports[-1]))
+    return out
 
 
 def _port(port):
