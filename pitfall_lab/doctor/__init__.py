@@ -176,9 +176,11 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
             scripts = {name: future.result() for name, future in running.items()}
             handed = fresh.handed
         refused = netguard.read(str(refusals))
+        load, imports, scripts, failure, refused = _stable(
+            (load, imports, scripts, failure, refused), handed, copy, Path(tmp))
 
     def dialect_of(url: str) -> str:  # the app's own URL, or a throwaway one we gave it
-        return _dialect(dburi or "sqlite" if url in handed else url)
+        return _dialect(dburi or ("sqlite" if THROWAWAY in url else url))
     if failure:
         load = {"engines": [], "statements": [], "instances": [], "forks": [],
                 "error": failure}
@@ -189,6 +191,25 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
     return Report(project.root, used.target if used else None, where, results,
                   used.source if used else "", failure,
                   _environment(files, url_env), refused, project.left_out)
+
+
+THROWAWAY = "<the doctor's throwaway database>"
+
+
+def _stable(data, handed: set[str], copy: Path, tmp: Path):
+    """What the probes saw, with the doctor's own places named the same way on every run: a
+    throwaway database's URL as ``<dialect>://<the doctor's throwaway database>``, a path in
+    the copy relative to the project, and any other of its temporary files by their name."""
+    if isinstance(data, str):
+        for url in sorted(handed, key=len, reverse=True):
+            data = data.replace(url, f"{_dialect(url)}://{THROWAWAY}")
+        return data.replace(f"{copy}{os.sep}", "").replace(str(copy), ".").replace(
+            f"{tmp}{os.sep}", "").replace(str(tmp), "<the doctor's temporary folder>")
+    if isinstance(data, (list, tuple)):
+        return type(data)(_stable(item, handed, copy, tmp) for item in data)
+    if isinstance(data, dict):
+        return {key: _stable(value, handed, copy, tmp) for key, value in data.items()}
+    return data
 
 
 def _load(copy: Path, db: str, target: str, url_env: bool, base: dict[str, str]) -> dict:

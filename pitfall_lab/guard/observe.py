@@ -15,6 +15,9 @@ _LIBRARIES = tuple({os.path.realpath(sysconfig.get_paths()[k])
 _LAB = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # the pitfall_lab package
 
 
+SUPPORTED = "1.4"  # the lowest SQLAlchemy they observe; pyproject.toml's [doctor] extra says it
+
+
 def unsupported() -> str | None:
     """Why the observers cannot run in this environment, or None: they listen to events that
     SQLAlchemy 1.4 introduced (do_orm_execute, sqlalchemy.engine.create)."""
@@ -24,9 +27,11 @@ def unsupported() -> str | None:
         found = version("sqlalchemy")
     except PackageNotFoundError:
         return "SQLAlchemy is not installed in this environment"
-    if tuple(int(part) for part in found.split(".")[:2]) < (1, 4):
-        return ("the doctor, the guard and the gate observe SQLAlchemy 1.4 and later; this "
-                f"environment has SQLAlchemy {found}")
+    if tuple(int(part) for part in found.split(".")[:2]) < tuple(map(int, SUPPORTED.split("."))):
+        return ("the doctor, the guard and the gate observe SQLAlchemy 1.4 and later (they "
+                f"support SQLAlchemy >={SUPPORTED}, as the [doctor] extra installs: pip install "
+                "'flask-sqlalchemy-pitfall-lab[doctor]'; the lab's scenarios also run on "
+                f"1.3.24); this environment has SQLAlchemy {found}")
     return None
 
 

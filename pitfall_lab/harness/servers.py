@@ -14,8 +14,6 @@ import uuid
 import warnings
 from pathlib import Path
 
-import pytest
-
 from pitfall_lab.catalogue import scenario
 from pitfall_lab.harness import procs, runrecord, sql
 
@@ -51,6 +49,8 @@ def redis_executable() -> str | None:
 
 def missing(server: str) -> None:
     """Skip (locally) or fail (CI=true) the current test: ``server`` is not installed."""
+    import pytest  # only the tests need it: the doctor's --dburi runs where pytest is not
+
     message = f"{server} is not installed: {INSTALL_HINT[server]}"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message} (CI=true: a missing server is a failure)", pytrace=False)
@@ -107,6 +107,8 @@ def require(server: str, request=None) -> None:
     """Skip or fail (see missing) unless ``server``'s executable is installed. Given the test's
     ``request``, a scenario test whose metadata does not declare ``server`` fails: the metadata's
     ``servers`` is what ``pitfall-lab list`` tells a user to install."""
+    import pytest
+
     sid = request and runrecord.scenario_of(request.node.nodeid)
     # Only what the metadata can name (scenario.SERVERS); Celery, a worker the tests start
     # rather than a server, is required by the tests that start it.
