@@ -70,3 +70,21 @@ def test_out_of_time_the_imports_check_says_how_far_it_got(tmp_path, monkeypatch
         "could not check", "0 of 2 modules in 1 s (the import probe's time budget: 1 s + 0 s "
                            "a module)")
     assert not report.found
+
+
+def test_the_benchmarks_150_slow_modules_are_all_imported(tmp_path):
+    """bench/doctor.py's big project (each module imports rq and alembic and builds a table at
+    import): every module is imported on its own, within the budget, and nothing is found."""
+    import importlib.util
+
+    from pitfall_lab.catalogue import scenario
+
+    spec = importlib.util.spec_from_file_location("bench_doctor",
+                                                  scenario.ROOT / "bench" / "doctor.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.make_large_project(tmp_path) == 150
+    report = doctor.examine(tmp_path)
+    assert (imports_result(report).verdict, imports_result(report).message) == (
+        "not found", "150 module(s) import on their own")
+    assert not report.found
