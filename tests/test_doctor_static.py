@@ -202,3 +202,20 @@ def test_a_write_the_failed_query_never_reached_is_said():
     assert {r.check.code: (r.verdict, r.message) for r in report.results
             if r.check.code in ("S01", "S09")} == {"S01": ("not found", said),
                                                    "S09": ("not found", said)}
+
+
+@pytest.mark.skipif(observe.unsupported() is not None, reason=str(observe.unsupported()))
+@pytest.mark.parametrize("kind", ["repro", "fix"])
+def test_a_url_from_the_environment_is_the_dburi_servers(kind, pg_database):
+    """The stale-connection repro takes its URL from DATABASE_URL alone; with --dburi naming a
+    PostgreSQL server it is found on every version set (on Flask-SQLAlchemy 2.x from the
+    files: no engine while loading), and its fix (pool_pre_ping) is not."""
+    s = scenario.load("stale_connection")
+    (variant,) = [v for v in s.variants if v.kind == kind]
+    report = doctor.examine(variant.path, dburi=pg_database, select={"S12-no-pre-ping"})
+    (result,) = report.results
+    assert result.verdict == ("found" if kind == "repro" else "not found"), result.message
+    if int(scenario.installed("flask-sqlalchemy").split(".")[0]) < 3:
+        said = ("the URL is DATABASE_URL from the environment, and --dburi names a PostgreSQL "
+                "server")
+        assert any(said in e for e in result.evidence + [result.message]), result

@@ -177,6 +177,40 @@ def configured(project) -> list[Configured]:
     return out
 
 
+def _environ_read(node) -> str | None:
+    """The variable of os.environ["X"], os.environ.get("X"), os.getenv("X"), or None."""
+    if isinstance(node, ast.Subscript) and _target_name(node.value) == "environ" \
+            and isinstance(node.slice, ast.Constant):
+        return str(node.slice.value)
+    if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        owner = func.value if isinstance(func, ast.Attribute) else None
+        if name == "getenv" or (name == "get" and _target_name(owner) == "environ"):
+            return str(node.args[0].value)
+    return None
+
+
+def from_environment(project) -> list[tuple[str, int, str]]:
+    """(path, line, variable) where the project's URL setting reads a variable of the
+    environment (tests left out): the database is then the one the environment names."""
+    out = []
+    for rel, tree in sorted(project.trees()):
+        if _is_test(rel):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if not any(_NAME.search(_target_name(t)) for t in targets):
+                    continue
+                for inner in ast.walk(node.value):
+                    variable = _environ_read(inner)
+                    if variable and _NAME.search(variable):
+                        out.append((rel, node.lineno, variable))
+                        break
+    return out
+
+
 @dataclass(frozen=True)
 class Option:
     name: str  # pool_pre_ping, pool_recycle

@@ -8,6 +8,7 @@ from pitfall_lab.doctor.checks._common import (FOUND, NOT_APPLICABLE, NOT_FOUND,
                                                Seen, at, register)
 
 SERVER_DIALECTS = {"postgresql", "mysql", "mariadb"}
+NAMES = {"postgresql": "PostgreSQL", "mysql": "MySQL", "mariadb": "MariaDB"}
 MEASURED = ("measured by the lab: after the server ends a pooled connection, the next request "
             "fails with OperationalError 'server closed the connection unexpectedly' "
             "(psycopg2) or 'Lost connection to MySQL server during query' (pymysql)")
@@ -20,7 +21,7 @@ def pre_ping(seen: Seen, ping: Check) -> list[Result]:
 
     engines = seen.load["engines"]
     if not engines:
-        return [from_source(seen.project, ping)]
+        return [from_source(seen.project, ping, given=throwaway_dialect(seen))]
     servers = [e for e in engines if dialect_of(e["url"]) in SERVER_DIALECTS]
     if not servers:
         return [Result(ping, NOT_APPLICABLE, "no PostgreSQL or MySQL engine (--dburi says "
@@ -35,12 +36,26 @@ def pre_ping(seen: Seen, ping: Check) -> list[Result]:
     return [Result(ping, NOT_FOUND, "every server engine pings its connections")]
 
 
-def from_source(project, ping: Check) -> Result:
+def throwaway_dialect(seen: Seen) -> str:
+    """The dialect of the throwaway database the doctor gives the app: --dburi's server, or
+    SQLite."""
+    from pitfall_lab.doctor import THROWAWAY
+
+    return dburls.dialect(seen.dialect_of(f"sqlite://{THROWAWAY}"))
+
+
+def from_source(project, ping: Check, given: str = "sqlite") -> Result:
     """No engine was made while the app loaded: the database its files configure, and the
-    engine options they set."""
+    engine options they set. ``given``: the dialect of the server --dburi names, which is the
+    app's when its URL setting reads the environment (DATABASE_URL) and the files name none."""
     lazy = (f"no engine is made while loading (Flask-SQLAlchemy "
             f"{scenario.installed('flask-sqlalchemy')} makes it on first use)")
     servers = [c for c in dburls.configured(project) if c.dialect in SERVER_DIALECTS]
+    if not servers and given in SERVER_DIALECTS:
+        servers = [dburls.Configured(given, path, line, f"the URL is {variable} from the "
+                                                         f"environment, and --dburi names a "
+                                                         f"{NAMES[given]} server")
+                   for path, line, variable in dburls.from_environment(project)]
     if not servers:
         return Result(ping, NOT_APPLICABLE, f"{lazy}, and the project's files configure no "
                                             "PostgreSQL or MySQL database (--dburi says which "
