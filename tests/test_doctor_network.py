@@ -61,17 +61,20 @@ def test_every_way_to_a_remote_host_is_refused_before_it_happens(tmp_path):
             b"visits:1|c", ("192.0.2.9", 8125)))
         attempt("ipv6", lambda: socket.socket(socket.AF_INET6).connect(("2001:db8::1", 443)))
         out["connect_ex"] = socket.socket().connect_ex(("192.0.2.1", 6379))
+        attempt("gethostbyname", lambda: socket.gethostbyname("smtp.invalid"))
+        attempt("gethostbyaddr", lambda: socket.gethostbyaddr("192.0.2.1"))
+        out["getfqdn"] = socket.getfqdn("mail.invalid")  # which catches the refusal
     """, tmp_path)
     says = "ConnectionRefusedError: [Errno 111] the doctor refused a non-loopback connection to "
     assert out == {"connect": says + "192.0.2.1:5432", "create_connection": says + "192.0.2.7:80",
                    "name": says + "db.invalid:5432", "lookup": says + "db.invalid:5432",
                    "sendto": says + "192.0.2.9:8125", "ipv6": says + "[2001:db8::1]:443",
-                   "connect_ex": 111}
-    assert [netguard.said(r) for r in refused] == [
-        f"refused a connection to {w} at snippet.py:1 (a test)" for w in sorted(
-            ["192.0.2.1:5432", "192.0.2.7:80", "db.invalid:5432", "192.0.2.9:8125",
-             "[2001:db8::1]:443", "192.0.2.1:6379"], key=lambda w: (w.rsplit(":", 1)[0]
-                                                                    .strip("[]"), w))]
+                   "connect_ex": 111, "gethostbyname": says + "smtp.invalid",
+                   "gethostbyaddr": says + "192.0.2.1", "getfqdn": "mail.invalid"}
+    assert sorted(netguard.said(r) for r in refused) == sorted(
+        f"refused a connection to {w} at snippet.py:1 (a test)" for w in
+        ["192.0.2.1:5432", "192.0.2.7:80", "db.invalid:5432", "192.0.2.9:8125",
+         "[2001:db8::1]:443", "192.0.2.1:6379", "smtp.invalid", "192.0.2.1", "mail.invalid"])
 
 
 def test_loopback_unix_sockets_and_the_doctors_servers_stay_reachable(tmp_path):

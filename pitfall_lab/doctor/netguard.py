@@ -2,8 +2,8 @@
 other than loopback (127.0.0.0/8, ::1; unix sockets are always local) or the throwaway servers
 the doctor uses (the host and port of $PITFALL_LAB_DOCTOR_DB, and those in
 $PITFALL_LAB_DOCTOR_ALLOW, ``host:port,...``) is refused before it happens: socket.connect and
-connect_ex, sendto (a datagram to a metrics sidecar), the name lookup before them
-(getaddrinfo, so create_connection too), and psycopg2's and psycopg's connect (libpq connects
+connect_ex, sendto (a datagram to a metrics sidecar), the name lookups before them
+(getaddrinfo, so create_connection too; gethostbyname, gethostbyaddr), and psycopg2's and psycopg's connect (libpq connects
 in C, past Python's sockets). A name is resolved here only when the machine's hosts file or the
 name itself says it is local (``localhost``, ``*.localhost``, a line of /etc/hosts): a DNS query
 would itself leave the machine. The refusal is a ConnectionRefusedError in the
@@ -147,11 +147,29 @@ class Guard:
         return [info for info in infos if wanted in self.allowed_names
                 or _loopback(str(info[4][0]))]
 
+    def _lookup(self, function: str):
+        """gethostbyname(_ex), gethostbyaddr: a name is looked up only when local, an
+        address reversed only when loopback (otherwise a DNS query leaves the machine)."""
+        real = getattr(socket, function)
+
+        def lookup(host, *args, **kwargs):
+            name = host.decode() if isinstance(host, bytes) else str(host)
+            lowered = name.lower().rstrip(".")
+            local = _loopback(name) if _literal(name) and function == "gethostbyaddr" else (
+                _literal(name) or lowered in self.local_names or lowered.endswith(".localhost")
+                or any(lowered == h for h, _ in self.allowed_names))
+            if not local:
+                raise self.refuse(name, None)
+            return real(host, *args, **kwargs)
+        return lookup
+
     def install(self) -> None:
         guard = self
         real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
         real_sendto = socket.socket.sendto
         self.real["getaddrinfo"] = socket.getaddrinfo
+        for function in ("gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
+            setattr(socket, function, self._lookup(function))
 
         def connect(sock, address):
             refused = guard.check(sock.family, address)
