@@ -256,8 +256,7 @@ def _environment(files: dict[str, tuple[str, str]], url_env: bool) -> dict[str, 
                                                 "reads its URL from"))
     out["PITFALL_LAB_DOCTOR_DB"] = "the throwaway database, for the probe"
     out.update(procs.CHILD_SETS)
-    out["PITFALL_LAB_DOCTOR_REFUSED"] = ("where the probes record the connections they refuse "
-                                         "(loopback only)")
+    out["PITFALL_LAB_DOCTOR_REFUSED"] = "where the probes record the connections they refuse"
     return out
 
 
