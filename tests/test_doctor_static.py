@@ -219,3 +219,19 @@ def test_a_url_from_the_environment_is_the_dburi_servers(kind, pg_database):
         said = ("the URL is DATABASE_URL from the environment, and --dburi names a PostgreSQL "
                 "server")
         assert any(said in e for e in result.evidence + [result.message]), result
+
+
+@pytest.mark.skipif(observe.unsupported() is not None, reason=str(observe.unsupported()))
+def test_the_configured_database_is_read_when_the_app_cannot_load(tmp_path):
+    """S12 needs only the source: when the app does not load, the files still say."""
+    root = write(tmp_path, {
+        "config.py": "class Config:\n    SQLALCHEMY_DATABASE_URI = 'postgres://shop@db/shop'\n",
+        "app.py": "from flask import Flask\nimport local_settings\n\napp = Flask(__name__)\n"})
+    report = doctor.examine(root, select={"S12-no-pre-ping"})
+    assert not report.loaded
+    (result,) = report.results
+    assert (result.verdict, result.message) == (
+        "found", "the app did not load (ModuleNotFoundError: No module named 'local_settings', "
+                 "app.py:2); the project is configured for PostgreSQL, and no engine option "
+                 "sets pool_pre_ping")
+    assert result.location == ("config.py", 2)

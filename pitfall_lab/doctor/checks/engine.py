@@ -14,14 +14,17 @@ MEASURED = ("measured by the lab: after the server ends a pooled connection, the
             "(psycopg2) or 'Lost connection to MySQL server during query' (pymysql)")
 
 
-@register(needs={"load", "source"}, ping="S12")
+@register(needs={"source"}, ping="S12")
 def pre_ping(seen: Seen, ping: Check) -> list[Result]:
     def dialect_of(url: str) -> str:  # postgres:// is PostgreSQL
         return dburls.DIALECTS.get(seen.dialect_of(url), seen.dialect_of(url))
 
     engines = seen.load["engines"]
-    if not engines:
-        return [from_source(seen.project, ping, given=throwaway_dialect(seen))]
+    if not engines:  # none made while loading, or the app did not load: the files say
+        error = seen.load.get("error") or {}
+        return [from_source(seen.project, ping, given=throwaway_dialect(seen),
+                            why=f"the app did not load ({error['cause']})"
+                            if error.get("cause") else None)]
     servers = [e for e in engines if dialect_of(e["url"]) in SERVER_DIALECTS]
     if not servers:
         return [Result(ping, NOT_APPLICABLE, "no PostgreSQL or MySQL engine (--dburi says "
@@ -44,12 +47,13 @@ def throwaway_dialect(seen: Seen) -> str:
     return dburls.dialect(seen.dialect_of(f"sqlite://{THROWAWAY}"))
 
 
-def from_source(project, ping: Check, given: str = "sqlite") -> Result:
+def from_source(project, ping: Check, given: str = "sqlite", why: str | None = None) -> Result:
     """No engine was made while the app loaded: the database its files configure, and the
-    engine options they set. ``given``: the dialect of the server --dburi names, which is the
+    engine options they set (``why`` there was no engine to see: the app did not load).
+    ``given``: the dialect of the server --dburi names, which is the
     app's when its URL setting reads the environment (DATABASE_URL) and the files name none."""
-    lazy = (f"no engine is made while loading (Flask-SQLAlchemy "
-            f"{scenario.installed('flask-sqlalchemy')} makes it on first use)")
+    lazy = why or (f"no engine is made while loading (Flask-SQLAlchemy "
+                   f"{scenario.installed('flask-sqlalchemy')} makes it on first use)")
     servers = [c for c in dburls.configured(project) if c.dialect in SERVER_DIALECTS]
     if not servers and given in SERVER_DIALECTS:
         servers = [dburls.Configured(given, path, line, f"the URL is {variable} from the "
