@@ -153,3 +153,56 @@ def test_the_users_environment_stays_and_what_the_doctor_sets_is_said(tmp_path, 
     report = doctor.examine(root)
     assert report.load_error["cause"] == "KeyError: 'FLASK_GZIP_COMPRESSION', app.py:6"
     assert os.environ.get("FLASK_GZIP_COMPRESSION") is None
+
+
+def test_a_worker_service_script_is_not_the_app():
+    """In docker-compose, `python script.py` names the app only in a service that serves
+    (ports: or expose:), as a Procfile's web: line does; a server's command line names it in
+    any service. The old format, services at the top level, is read the same way."""
+    compose = ('services:\n  web:\n    command: python run.py\n    ports:\n      - "80:80"\n'
+               '  worker:\n    command: ["python", "-u", "worker.py"]\n'
+               '  api:\n    expose: ["8000"]\n    command: sh -c "flask db upgrade && python api.py"\n'
+               '  tasks:\n    command: gunicorn tasks:app\n')
+    assert list(discover.from_compose(compose)) == [
+        (3, "run.py"), (10, "api.py"), (12, "tasks:app")]
+    old = 'web:\n  command: python run.py\n  ports:\n   - 80:80\nworker:\n  command: python w.py\n'
+    assert list(discover.from_compose(old)) == [(2, "run.py")]
+
+
+
+@pytest.mark.parametrize("line, target", [
+    ('sh -c "flask db upgrade && gunicorn app:app"', "app:app"),
+    ("bash -c 'flask db upgrade; exec gunicorn -b :80 wsgi:app'", "wsgi:app"),
+    ('/bin/sh -c "python manage.py migrate && python run.py"', "manage.py"),
+    ("gunicorn shop.app:create_app\\(\\) -b 0.0.0.0:$PORT -w 3", "shop.app:create_app()"),
+    ("flask db upgrade&&gunicorn api:app &", "api:app"),
+], ids=["sh-and", "bash-semicolon", "sh-python", "escaped-factory", "no-spaces"])
+def test_a_shell_line_is_split_as_the_shell_splits_it(line, target):
+    """Several commands inside `sh -c "..."` (docker-compose, Dockerfile), split at the shell's
+    operators outside quotes; backslashes undone (cookiecutter-flask's Procfile)."""
+    assert discover.from_command(line) == target
+
+@pytest.mark.parametrize("target, mapped", [
+    ("/srv/board/board/__init__.py", "board"),
+    ("/home/web/app/__init__.py:create_app()", "app:create_app()"),
+    ("/app/wsgi.py", "wsgi.py"),
+    ("/code/board", "board"),
+    ("/srv/elsewhere.py", "/srv/elsewhere.py"),
+    ("board:app", "board:app"),
+], ids=["package-init", "with-factory", "module-file", "package-folder", "not-here", "relative"])
+def test_an_absolute_path_is_read_as_the_projects_own(tmp_path, target, mapped):
+    """FLASK_APP or a command names the app by its path in the container (where the project
+    is mounted or copied) or on the host: its longest tail in the project is the target."""
+    write(tmp_path, {"board/__init__.py": "", "app/__init__.py": "", "wsgi.py": ""})
+    assert discover.in_project_path(tmp_path, target) == mapped
+
+
+@observed
+def test_the_app_named_by_its_container_path_loads_not_the_worker():
+    """Sample compose_worker: the web service names the app by its container path only, and a
+    worker service runs a script that fails without its queue's address. The doctor loads the
+    app (it used to load the worker's script and say the app could not load)."""
+    report = doctor.examine(Path(__file__).parent / "doctor_samples" / "compose_worker")
+    assert (report.app, report.app_source) == ("board", "docker-compose.yml:12")
+    assert report.loaded, report.load_error
+    assert not report.found, [(r.check.id, r.message) for r in report.found]

@@ -140,11 +140,31 @@ def from_command(line: str, read=None) -> str | None:
     """The app a command line serves (gunicorn, uWSGI, waitress-serve, flask, python PATH),
     as a `flask --app` target; ``read(path)`` gives the text of a file it names (uwsgi --ini).
     A line of several commands (`flask db upgrade; gunicorn app:app`) is read command by
-    command."""
-    parts = [p for p in re.split(r"\s*(?:;|&&|\|\||\|)\s*", line) if p.strip()]
-    if len(parts) > 1:
-        return next(filter(None, (from_command(p, read) for p in parts)), None)
-    tokens = _split(line)
+    command, as the shell splits it (`sh -c "flask db upgrade && gunicorn app:app"` too)."""
+    return next(filter(None, (_served(tokens, read) for tokens in _commands(line))), None)
+
+
+def _commands(line: str) -> list[list[str]]:
+    """The commands of a shell line, each as its tokens: split at ``;``, ``&&``, ``||``,
+    ``|`` and ``&`` outside quotes, with quotes and backslashes undone as the shell does."""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|")
+    lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError:
+        return [line.split()]
+    commands, current = [], []
+    for token in tokens:
+        if set(token) <= set(";&|"):
+            commands.append(current)
+            current = []
+        else:
+            current.append(token)
+    return [c for c in commands + [current] if c]
+
+
+def _served(tokens: list[str], read) -> str | None:
+    """The app one command (its tokens) serves, as from_command says."""
     for n, token in enumerate(tokens):
         name = os.path.basename(token)
         rest = tokens[n + 1:]
@@ -309,8 +329,15 @@ def _from_script(command: str, read) -> str | None:
 
 
 def from_compose(text: str, read=None):
-    """(line, target) for `command:` (string or flow list) and FLASK_APP in `environment:`."""
-    for number, line in enumerate(text.splitlines(), 1):
+    """(line, target) for `command:` (string or flow list) and FLASK_APP in `environment:`.
+    A ``python script.py`` command is the app only in a service that serves (``ports:`` or
+    ``expose:``), as only a Procfile's ``web:`` line is: a worker service's script is not the
+    app, and loading it would start the worker."""
+    lines = text.splitlines()
+    service = _services(lines)
+    serving = {name for number, name in service.items()
+               if re.match(r"\s*(ports|expose)\s*:", lines[number - 1])}
+    for number, line in enumerate(lines, 1):
         match = re.match(r"\s*-?\s*FLASK_APP\s*[=:]\s*['\"]?([^'\"\s#]+)", line)
         if match:
             yield number, match.group(1)
@@ -326,9 +353,56 @@ def from_compose(text: str, read=None):
                 command = command.strip("[]").replace(",", " ")
         elif command[:1] in "'\"" and command[-1:] == command[:1]:
             command = command[1:-1]
+        if _runs_script(command) and service.get(number) not in serving:
+            continue
         target = from_command(command, read) or _from_script(command, read)
         if target:
             yield number, target
+
+
+def _services(lines: list[str]) -> dict[int, str | None]:
+    """line number -> the compose service it is in (None outside one): the keys one level
+    under ``services:``, or at the top level in the old format that has no ``services:``."""
+    top = [(n, line) for n, line in enumerate(lines, 1)
+           if re.match(r"[A-Za-z_][\w.-]*\s*:", line)]
+    grouped = any(re.match(r"services\s*:", line) for _, line in top)
+    out, name, indent, inside = {}, None, None, not grouped
+    for number, line in enumerate(lines, 1):
+        stripped = line.lstrip()
+        if not stripped or stripped.startswith("#"):
+            out[number] = name
+            continue
+        depth = len(line) - len(stripped)
+        if depth == 0:
+            inside = not grouped or bool(re.match(r"services\s*:", line))
+            name = None
+            if not grouped:
+                key = re.match(r"([A-Za-z_][\w.-]*)\s*:", line)
+                name = key and key.group(1)
+                indent = 0
+            elif inside:
+                indent = None
+        elif inside and grouped and (indent is None or depth <= indent):
+            key = re.match(r"\s*([\w.-]+)\s*:", line)
+            if key:
+                indent, name = depth, key.group(1)
+        out[number] = name
+    return out
+
+
+def _runs_script(command: str) -> bool:
+    """The command runs a Python script by path (``python -u worker.py``), not a server."""
+    for tokens in _commands(command):
+        for n, token in enumerate(tokens):
+            rest = tokens[n + 1:]
+            if os.path.basename(token) in ("sh", "bash") and rest[:1] == ["-c"] and rest[1:]:
+                return _runs_script(rest[1])
+            if re.fullmatch(r"python[\d.]*", os.path.basename(token)):
+                run = _interpreter(rest)
+                if run and run[0] == "script":
+                    return True
+                break
+    return False
 
 
 # --- the candidates in order ----------------------------------------------------------------
@@ -339,6 +413,27 @@ def module_of(target: str) -> str:
     if module.endswith(".py"):
         module = module[:-3].strip("./").replace("/", ".")
     return module
+
+
+def in_project_path(root: Path, target: str) -> str:
+    """A target named by an absolute path (``/srv/app/board/__init__.py`` where the container
+    mounts the project, or the host's own path to it) as the project's own path: its longest
+    tail that is a file of the project, ``pkg/__init__.py`` as the package ``pkg`` (as `flask`
+    imports it). Any other target is returned as it is."""
+    match = re.fullmatch(r"(/[^:]+)(?::([A-Za-z_].*))?", target)
+    if not match:
+        return target
+    parts, name = Path(match.group(1)).parts[1:], match.group(2)
+    for n in range(len(parts)):
+        rest = Path(*parts[n:])
+        if rest.suffix == ".py" and (root / rest).is_file() or \
+                (root / rest / "__init__.py").is_file():
+            if rest.name == "__init__.py":
+                if len(rest.parts) == 1:
+                    continue
+                rest = ".".join(rest.parent.parts)
+            return f"{rest}:{name}" if name else str(rest)
+    return target
 
 
 def in_project(root: Path, target: str) -> bool:
@@ -397,6 +492,7 @@ def candidates(project, app: str | None, environ: dict[str, str],
     found += [Candidate(name, DEFAULT) for name in ("wsgi.py", "app.py")]
     found += makers(project)[:MAKERS]
     seen, out = set(), []
+    found = [Candidate(in_project_path(root, c.target), c.source) for c in found]
     for candidate in found:
         key = candidate.target if ":" in candidate.target else module_of(candidate.target)
         if key in seen:
