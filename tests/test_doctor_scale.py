@@ -2,11 +2,14 @@
 imported once, each module then imported in a fork of its own with none of the project's
 modules imported, two at a time) with a time budget that grows with the module count; out of
 time, that one check says how far it got, and nothing else changes."""
+import json
+
 import pytest
 
 from pitfall_lab import doctor
 from pitfall_lab.doctor import project as proj
 from pitfall_lab.guard import observe
+from pitfall_lab.harness import procs
 
 pytestmark = pytest.mark.skipif(observe.unsupported() is not None,
                                 reason=str(observe.unsupported()))
@@ -88,3 +91,27 @@ def test_the_benchmarks_150_slow_modules_are_all_imported(tmp_path):
     assert (imports_result(report).verdict, imports_result(report).message) == (
         "not found", "150 module(s) import on their own")
     assert not report.found
+
+
+FALLBACK = '''import json, sys, time
+from pitfall_lab.doctor import probe
+probe._pidfds = lambda: False
+probe.CROSSED = sys.argv[1] + ".crossed"
+sys.path.insert(0, ".")
+probe.STARTED = time.monotonic()
+probe.imports(["ok", "bad", "stuck"], 2.0)
+print(json.dumps([probe.report["imports"], probe.report["imports_budget"]]))
+'''
+
+
+def test_without_pidfds_the_deadline_still_holds(tmp_path):
+    """Where the kernel gives no pidfd, the fork server waits for its forks with an alarm at
+    the deadline: the same results, the module that never ends killed."""
+    write(tmp_path, {"ok.py": "x = 1\n", "bad.py": "import ok\n\nraise RuntimeError('boom')\n",
+                     "stuck.py": "import threading\n\nthreading.Event().wait()\n"})
+    result = procs.python("-c", FALLBACK, str(tmp_path / "out.json"), cwd=tmp_path, timeout=60)
+    imports, budget = json.loads(result.stdout)
+    assert (imports["ok"], imports["bad"]["line"], imports["bad"]["at"]) == (
+        None, "RuntimeError: boom", ["bad.py", 3])
+    assert budget == {"done": 2, "of": 3, "seconds": 2.0}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.py", "ok.py", "stuck.py"]

@@ -198,11 +198,11 @@ THROWAWAY = "<the doctor's throwaway database>"
 
 def _stable(data, handed: set[str], copy: Path, tmp: Path):
     """What the probes saw, with the doctor's own places named the same way on every run: a
-    throwaway database's URL as ``<dialect>://<the doctor's throwaway database>``, a path in
+    throwaway database's URL as ``<scheme>://<the doctor's throwaway database>``, a path in
     the copy relative to the project, and any other of its temporary files by their name."""
     if isinstance(data, str):
         for url in sorted(handed, key=len, reverse=True):
-            data = data.replace(url, f"{_dialect(url)}://{THROWAWAY}")
+            data = data.replace(url, f"{url.split(':', 1)[0]}://{THROWAWAY}")
         return data.replace(f"{copy}{os.sep}", "").replace(str(copy), ".").replace(
             f"{tmp}{os.sep}", "").replace(str(tmp), "<the doctor's temporary folder>")
     if isinstance(data, (list, tuple)):

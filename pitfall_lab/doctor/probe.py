@@ -29,6 +29,7 @@ from pitfall_lab.guard import observe
 ROOT = os.path.realpath(os.getcwd())
 report: dict = {"engines": [], "statements": [], "instances": [], "forks": [], "error": None}
 CROSSED = ""  # OUT.json.crossed: see _crossing
+STARTED = time.monotonic()  # the imports probe's budget counts from here
 _engines: list = []  # (engine, record), so that pools can be read at any moment
 
 
@@ -241,11 +242,11 @@ def imports(modules: list[str], budget: float) -> None:
     warm, none of the project's modules imported), ``WORKERS`` at a time, until ``budget``
     seconds have passed; then the forks still importing are killed, and
     ``report["imports_budget"]`` says how many of how many modules were imported."""
-    deadline = time.monotonic() + budget
+    deadline = STARTED + budget  # the libraries' imports count
     results: dict = {}
     pending = list(enumerate(modules))
     running: dict = {}  # pidfd (or pid) -> (pid, name, path)
-    selector = selectors.DefaultSelector() if hasattr(os, "pidfd_open") else None
+    selector = selectors.DefaultSelector() if _pidfds() else None
     while pending or running:
         while pending and len(running) < WORKERS:
             number, name = pending.pop(0)
@@ -258,9 +259,11 @@ def imports(modules: list[str], budget: float) -> None:
         if selector:
             left = deadline - time.monotonic()
             ended = [k.fd for k, _ in selector.select(max(left, 0))] if left > 0 else []
-        else:  # no pidfd (not Linux): one wait at a time, the deadline checked between
-            ended = [os.wait()[0]] if time.monotonic() < deadline else []
-            ended = [k for k in running if k in ended]
+        else:  # no pidfd: a wait that SIGALRM interrupts at the deadline
+            pid = _wait_until(deadline)
+            if pid is not None and pid not in running:  # a process a library started
+                continue
+            ended = [pid] if pid is not None else []
         if not ended:
             for key, (pid, _, path) in running.items():
                 os.kill(pid, signal.SIGKILL)
@@ -280,6 +283,39 @@ def imports(modules: list[str], budget: float) -> None:
                 os.close(key)
             results[name] = _outcome(path)
     report["imports"] = {name: results[name] for name in modules if name in results}
+
+
+class _Deadline(Exception):
+    pass
+
+
+def _wait_until(deadline: float) -> int | None:
+    """The pid of a child that ended, or None at the deadline."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return None
+
+    def ring(signum, frame):
+        raise _Deadline()
+    previous = signal.signal(signal.SIGALRM, ring)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, left)
+        return os.wait()[0]
+    except _Deadline:
+        return None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _pidfds() -> bool:
+    """Whether this kernel gives pidfds (Linux 5.3 and later), so that the forks' ends and the
+    deadline can be waited for at once."""
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+        return True
+    except (AttributeError, OSError):
+        return False
 
 
 def _outcome(path: str):
