@@ -113,3 +113,19 @@ def test_the_install_metadata_and_the_doctor_agree_on_sqlalchemy():
     assert meta["optional-dependencies"]["doctor"] == [f"sqlalchemy>={observe.SUPPORTED}"]
     readme = (scenario.ROOT / "README.md").read_text()
     assert "pip install 'flask-sqlalchemy-pitfall-lab[doctor]'" in readme
+
+
+@pytest.mark.parametrize("dburi, line", [
+    ("postgresql+psycopg2://lab:secret@127.0.0.1:1/x",
+     "--dburi postgresql+psycopg2://lab:***@127.0.0.1:1/x: cannot connect: connection to server "
+     "at \"127.0.0.1\", port 1 failed: Connection refused"),
+    ("garbage", "--dburi 'garbage': not a SQLAlchemy URL (dialect+driver://user:password@host/db)"),
+], ids=["refused", "not-a-url"])
+def test_a_dburi_it_cannot_use_is_one_line_and_exit_2(project, dburi, line):
+    """Never a traceback, and never exit 1 (which a CI gate reads as a finding)."""
+    result = doctor(project, "--dburi", dburi)
+    assert (result.returncode, result.stderr.splitlines()) == (
+        2, [f"pitfall-lab: could not check: {line}"])
+    result = doctor(project, "--dburi", dburi, "--json")
+    assert (result.returncode, json.loads(result.stdout)["error"]) == (
+        2, f"could not check: {line}")

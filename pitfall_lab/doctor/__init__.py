@@ -129,7 +129,7 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
     only when a selected check needs them (registry.probes_for)."""
     from pitfall_lab.guard import observe
 
-    problem = observe.unsupported()
+    problem = observe.unsupported() or (dburi and _unreachable(dburi))
     if problem:
         raise BadProject(f"could not check: {problem}")
     try:
@@ -191,6 +191,26 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
     return Report(project.root, used.target if used else None, where, results,
                   used.source if used else "", failure,
                   _environment(files, url_env), refused, project.left_out)
+
+
+def _unreachable(dburi: str) -> str | None:
+    """Why the --dburi server cannot give the probes their databases, in one line, or None."""
+    import sqlalchemy as sa
+
+    try:
+        sa.engine.make_url(dburi)
+    except sa.exc.ArgumentError:
+        return f"--dburi {dburi!r}: not a SQLAlchemy URL (dialect+driver://user:password@host/db)"
+    try:
+        engine = sa.create_engine(dburi, poolclass=sa.pool.NullPool)
+        with engine.connect():
+            pass
+    except (sa.exc.SQLAlchemyError, ImportError) as exc:
+        cause = getattr(exc, "orig", None) or exc
+        first = ([line.strip() for line in str(cause).splitlines() if line.strip()]
+                 or [type(cause).__name__])[0]
+        return f"--dburi {_hide(dburi)}: cannot connect: {first}"
+    return None
 
 
 THROWAWAY = "<the doctor's throwaway database>"
