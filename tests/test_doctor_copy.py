@@ -76,3 +76,22 @@ def test_the_table_says_it_in_one_line(tmp_path):
     data = json.loads(procs.run(["pitfall-lab", "doctor", str(SAMPLE), "--json"],
                                 cwd=scenario.ROOT, timeout=120).stdout)
     assert data["loaded"] is True
+
+
+def test_sockets_pipes_and_dangling_links_do_not_stop_the_copy(tmp_path):
+    """What no copy can hold is left out and said; a dangling link is nothing to copy."""
+    import os
+    import socket
+
+    (tmp_path / "app.py").write_text("from flask import Flask\n\napp = Flask(__name__)\n")
+    os.mkfifo(tmp_path / "events.fifo")
+    os.symlink(tmp_path / "nowhere.py", tmp_path / "gone.py")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(tmp_path / "app.sock"))
+    try:
+        report = doctor.examine(tmp_path)
+    finally:
+        server.close()
+    assert report.loaded, report.load_error
+    assert report.left_out == [("app.sock", "not a regular file"),
+                               ("events.fifo", "not a regular file")]

@@ -71,7 +71,16 @@ class Project:
                     self.left_out.append((str(rel), why))
                     skipped.append(name)
             return skipped
-        shutil.copytree(self.root, dest, ignore=ignore)  # a `.env` file is the user's settings
+        def copy(source: str, target: str) -> None:
+            try:
+                shutil.copy2(source, target)
+            except (OSError, shutil.SpecialFileError) as exc:  # a socket, a pipe, unreadable
+                why = "not a regular file" if isinstance(exc, shutil.SpecialFileError) or \
+                    not Path(source).is_file() else f"unreadable: {exc.strerror or exc}"
+                self.left_out.append((str(Path(source).relative_to(self.root)), why))
+        # a `.env` file is the user's settings; a dangling symlink is left out as nothing
+        shutil.copytree(self.root, dest, ignore=ignore, copy_function=copy,
+                        ignore_dangling_symlinks=True)
         self.left_out.sort()
         return dest
 
@@ -108,7 +117,8 @@ def _walk(root: Path):
     for folder, dirs, files in os.walk(root):
         here = Path(folder)
         dirs[:] = [d for d in dirs if not d.startswith(".") and not leave_out(here / d)]
-        found += [here / name for name in files if not leave_out(here / name)]
+        found += [here / name for name in files  # not a socket, a pipe, a dangling link
+                  if (here / name).is_file() and not leave_out(here / name)]
     for path in sorted(found):
         yield path.relative_to(root), path
 
