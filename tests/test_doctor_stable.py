@@ -129,3 +129,20 @@ def test_a_dburi_it_cannot_use_is_one_line_and_exit_2(project, dburi, line):
     result = doctor(project, "--dburi", dburi, "--json")
     assert (result.returncode, json.loads(result.stdout)["error"]) == (
         2, f"could not check: {line}")
+
+
+def test_a_result_without_a_line_points_at_the_projects_own_first_file(tmp_path):
+    """SARIF needs a location for the could-not-load result: the project's first module, never
+    a file of its virtualenv (.venv sorts before every name)."""
+    from pitfall_lab import doctor as lab_doctor
+    from pitfall_lab.doctor import output
+
+    (tmp_path / ".venv" / "lib").mkdir(parents=True)
+    (tmp_path / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (tmp_path / ".venv" / "lib" / "a.py").write_text("")
+    (tmp_path / "jobs.py").write_text("def run():\n    return 1\n")
+    report = lab_doctor.examine(tmp_path)
+    (result,) = [r for r in output.sarif(report)["runs"][0]["results"]
+                 if r["ruleId"] == output.COULD_NOT_LOAD]
+    assert result["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "jobs.py"}, "region": {"startLine": 1}}

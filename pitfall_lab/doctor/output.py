@@ -191,5 +191,10 @@ def sarif(report: Report, gated: gate.Gated | None = None) -> dict:
 
 
 def _first_source(report: Report) -> str:
-    return next(str(p.relative_to(report.root)) for p in sorted(report.root.rglob("*.py")))
+    """The project's first Python file, as the doctor reads the project: never one in a
+    virtualenv, a cache or a hidden folder (.venv sorts first)."""
+    from pitfall_lab.doctor import project as proj
+
+    return next((str(rel) for rel, _ in proj._walk(report.root) if rel.suffix == ".py"),
+                "")
 
