@@ -27,3 +27,13 @@ def test_missing_server(pytester, monkeypatch, ci, outcome, line):
     result = pytester.runpytest_inprocess("-rs")
     result.assert_outcomes(**outcome)
     result.stdout.re_match_lines([line])
+
+
+def test_redis_keeps_an_idle_client(redis_url):
+    """The session's Redis never closes an idle client: Celery's control client, cached for the
+    session, reads on a pooled connection that may have been idle between two tests for longer
+    than any timeout (it raised 'Connection closed by server' after 30 s)."""
+    import redis
+
+    with redis.Redis.from_url(redis_url) as client:
+        assert client.config_get("timeout") == {"timeout": "0"}

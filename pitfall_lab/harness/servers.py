@@ -177,7 +177,10 @@ def redis(datadir: Path):
     if not redis_server:
         missing("redis")
     datadir.mkdir(parents=True, exist_ok=True)
-    server = RedisExecutor(redis_server, databases=16, redis_timeout=30, loglevel="notice",
+    # redis_timeout is Redis's idle-client timeout, not a start-up one: 0 keeps a client's pooled
+    # connection (Celery's producer, cached for the session) open between tests that are more
+    # than that apart (S21 under stress: a ConnectionError on a connection Redis had closed).
+    server = RedisExecutor(redis_server, databases=16, redis_timeout=0, loglevel="notice",
                            host="127.0.0.1", port=procs.free_port(), datadir=datadir)
     with running(server):
         yield server
