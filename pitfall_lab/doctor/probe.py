@@ -151,7 +151,17 @@ def _relative(text: str) -> str:
     return text.replace(ROOT + os.sep, "").replace(ROOT, ".")
 
 
+def _carried(exc: BaseException) -> BaseException:
+    """The exception a wrapper carries as its cause: werkzeug's ImportStringError (a config
+    object named by a string, app.config.from_object("settings.Production")) keeps the
+    ImportError it caught in ``.exception`` and is raised ``from None``."""
+    while isinstance(getattr(exc, "exception", None), BaseException):
+        exc = exc.exception
+    return exc
+
+
 def _error(exc: BaseException) -> dict:
+    exc = _carried(exc)
     frames = traceback.extract_tb(exc.__traceback__)
     lines = traceback.format_exception_only(type(exc), exc)
     at = user_frame(frames)
