@@ -178,8 +178,8 @@ def redis(datadir: Path):
         missing("redis")
     datadir.mkdir(parents=True, exist_ok=True)
     # redis_timeout is Redis's idle-client timeout, not a start-up one: 0 keeps a client's pooled
-    # connection (Celery's producer, cached for the session) open between tests that are more
-    # than that apart (S21 under stress: a ConnectionError on a connection Redis had closed).
+    # connection (Celery's control client, cached for the session) open between tests that are
+    # further apart than a timeout (a ConnectionError on a connection Redis had closed).
     server = RedisExecutor(redis_server, databases=16, redis_timeout=0, loglevel="notice",
                            host="127.0.0.1", port=procs.free_port(), datadir=datadir)
     with running(server):
