@@ -10,14 +10,16 @@ and the probes they need. Their titles, levels and hints are the scenarios' meta
 - ``celeryjobs``: Celery, its tasks, their arguments and its prefork pool;
 - ``engine``: the options of the app's engines;
 - ``config``: Flask-SQLAlchemy settings given to an app after the extension read them;
-- ``sessions``: a session used again after a failed flush, before its rollback.
+- ``sessions``: a session used again after a failed flush, before its rollback;
+- ``sqlitepaths``: relative SQLite paths and the folder they resolve in.
 
 A new area is a new module here, imported below.
 """
 from __future__ import annotations
 
 from pitfall_lab.doctor.checks import engine, fork, imports, jobs, models, scripts  # noqa: F401
-from pitfall_lab.doctor.checks import celeryjobs, config, sessions, upgrade  # noqa: F401
+from pitfall_lab.doctor.checks import celeryjobs, config, sessions, sqlitepaths  # noqa: F401
+from pitfall_lab.doctor.checks import upgrade  # noqa: F401
 
 
 def __getattr__(name: str):
