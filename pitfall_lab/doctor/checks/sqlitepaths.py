@@ -27,7 +27,7 @@ def relative_folders(project) -> list[tuple[dburls.Configured, str]]:
 
 
 @register(needs={"source"}, path="S23")
-def sqlite_relative_path(seen: Seen, path: Check) -> list[Result]:
+def relative_sqlite_folder(seen: Seen, path: Check) -> list[Result]:
     project = seen.project
     relative = relative_folders(project)
     if not relative:
