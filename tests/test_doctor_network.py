@@ -134,6 +134,7 @@ def test_the_doctor_names_each_refused_connection_and_the_checks_go_on():
     assert output.network_line(report) in table.splitlines()
 
 
+@pytest.mark.skipif(observe.unsupported() is not None, reason=str(observe.unsupported()))
 def test_the_scripts_own_error_is_the_doctors_refusal(tmp_path):
     """Run as the doctor runs it, the script stops at the refusal, at its own line."""
     from pitfall_lab.doctor import project as proj

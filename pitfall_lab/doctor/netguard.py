@@ -55,7 +55,7 @@ def hosts_file_names(path: str = "/etc/hosts") -> set[str]:
 
 def served(url: str) -> tuple[str, int] | None:
     """(host, port) of a database URL, the dialect's default port when none is given."""
-    from sqlalchemy.engine import make_url
+    from sqlalchemy.engine.url import make_url  # where SQLAlchemy 1.3 has it too
 
     try:
         parsed = make_url(url)
