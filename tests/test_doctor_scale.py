@@ -115,3 +115,14 @@ def test_without_pidfds_the_deadline_still_holds(tmp_path):
         None, "RuntimeError: boom", ["bad.py", 3])
     assert budget == {"done": 2, "of": 3, "seconds": 2.0}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.py", "ok.py", "stuck.py"]
+
+
+def test_a_project_with_no_importable_module_is_not_called_clean(tmp_path):
+    """Folders without __init__.py (uWSGI's --wsgi-file=web/run.py): nothing to import on its
+    own, which is 'could not check', not 'not found' after 0 modules."""
+    write(tmp_path, {"web/run.py": "from flask import Flask\napp = Flask(__name__)\n"})
+    (result,) = [r for r in doctor.examine(tmp_path, app="web/run.py").results
+                 if r.check.code == "S02"]
+    assert (result.verdict, result.message) == (
+        "could not check", "no module of the project can be imported on its own (its folders "
+        "have no __init__.py, or it is scripts only)")

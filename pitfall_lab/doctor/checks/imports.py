@@ -50,6 +50,10 @@ def stopped_early(load: dict) -> str | None:
 @register(needs={"imports"}, cycle="S02")
 def circular(seen: Seen, cycle: Check) -> list[Result]:
     imports = seen.imports
+    if not imports and not seen.imports_budget:  # only namespace folders, or scripts
+        return [Result(cycle, COULD_NOT, "no module of the project can be imported on its own "
+                                         "(its folders have no __init__.py, or it is scripts "
+                                         "only)")]
     for module, error in imports.items():
         if error and CIRCULAR in error["line"]:
             chain = [f"{f[0]}:{f[1]}" for f in error["chain"]]
