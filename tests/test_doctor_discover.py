@@ -155,6 +155,19 @@ def test_the_users_environment_stays_and_what_the_doctor_sets_is_said(tmp_path, 
     assert os.environ.get("FLASK_GZIP_COMPRESSION") is None
 
 
+def test_an_app_that_demands_its_url_under_another_name_gets_the_throwaway_one(tmp_path):
+    """os.getenv("DATABASE_URI") into SQLALCHEMY_DATABASE_URI: on Flask-SQLAlchemy 3 the load
+    fails without it ('Either SQLALCHEMY_DATABASE_URI or SQLALCHEMY_BINDS must be set'), and
+    the doctor loads it again with the throwaway database under that name too."""
+    root = write(tmp_path / "project", {
+        "app.py": "import os\n\nfrom flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n\n"
+                  "app = Flask(__name__)\n"
+                  "app.config['SQLALCHEMY_DATABASE_URI'] = os.getenv('DATABASE_URI')\n"
+                  "db = SQLAlchemy(app)\n"})
+    report = doctor.examine(root)
+    assert report.loaded, report.load_error
+
+
 def test_a_worker_service_script_is_not_the_app():
     """In docker-compose, `python script.py` names the app only in a service that serves
     (ports: or expose:), as a Procfile's web: line does; a server's command line names it in

@@ -88,7 +88,9 @@ def _dialect(url: str) -> str:
     return url.split(":", 1)[0].split("+", 1)[0]
 
 
-URL_VARIABLES = ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI")
+# The variables an app that demands one reads its URL from (alysivji/flask-rq-example reads
+# DATABASE_URI).
+URL_VARIABLES = ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", "DATABASE_URI")
 
 
 def _probe(copy: Path, db: str, args: list[str], timeout: float = 60,
