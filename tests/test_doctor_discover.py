@@ -155,6 +155,7 @@ def test_the_users_environment_stays_and_what_the_doctor_sets_is_said(tmp_path, 
     assert os.environ.get("FLASK_GZIP_COMPRESSION") is None
 
 
+@observed
 def test_an_app_that_demands_its_url_under_another_name_gets_the_throwaway_one(tmp_path):
     """os.getenv("DATABASE_URI") into SQLALCHEMY_DATABASE_URI: on Flask-SQLAlchemy 3 the load
     fails without it ('Either SQLALCHEMY_DATABASE_URI or SQLALCHEMY_BINDS must be set'), and
