@@ -2,10 +2,10 @@
 
     python tools/interrupt_check.py        # exit 0 when every trial left no process, no data dir
 
-Each trial starts pytest -n 2 on the PostgreSQL / uWSGI / gunicorn / MariaDB / Redis scenarios in
-a process group of its own, then sends what Ctrl-C sends (SIGINT to the group) or SIGKILL, and
-waits up to 10 s for the servers, their workers and the reapers to be gone and the data
-directories deleted. A last trial lets `pitfall-lab stress --timeout` stop its own run.
+Each trial starts pytest -n 2 on the PostgreSQL / uWSGI / gunicorn / MariaDB / Redis / Celery
+scenarios in a process group of its own, then sends what Ctrl-C sends (SIGINT to the group) or
+SIGKILL, and waits up to 10 s for the servers, their workers and the reapers to be gone and the
+data directories deleted. A last trial lets `pitfall-lab stress --timeout` stop its own run.
 """
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVERS = r"postgres|redis-server|uwsgi|gunicorn|mariadbd|rq worker|pitfall_lab.harness.reaper"
+SERVERS = (r"postgres|redis-server|uwsgi|gunicorn|mariadbd|rq worker|celery -A \S+ worker|"
+           r"pitfall_lab.harness.reaper")
 TESTS = ["tests/test_prefork_shared_connection.py", "tests/test_stale_connection.py",
-         "tests/test_job_killed_midway.py"]
+         "tests/test_job_killed_midway.py", "tests/test_celery_task_killed_midway.py"]
 TRIALS = [(4, signal.SIGINT), (8, signal.SIGINT), (12, signal.SIGINT), (16, signal.SIGINT),
           (20, signal.SIGINT), (10, signal.SIGKILL), (14, signal.SIGKILL)]
 
@@ -58,7 +59,7 @@ def stress_timeout(seconds: int = 8) -> bool:
     """`pitfall-lab stress ... --timeout` runs over and stops its child pytest and all it
     started; it says so in one line and exits 1."""
     stress = subprocess.run(
-        ["pitfall-lab", "stress", *(Path(t).stem.removeprefix("test_") for t in TESTS),
+        [str(Path(sys.executable).parent / "pitfall-lab"), "stress", *(Path(t).stem.removeprefix("test_") for t in TESTS),
          "--runs", "3", "-n", "2", "--timeout", str(seconds)], cwd=ROOT, capture_output=True,
         text=True, timeout=seconds + 60)
     deadline = time.monotonic() + 10
