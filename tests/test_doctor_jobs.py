@@ -28,14 +28,21 @@ def passed(source: str) -> list[tuple[str, str, str]]:
     ("def v():\n    q.enqueue(send, current_user)", [("rq", "current_user", "current_user")]),
     ("def v(i):\n    u = User.query.filter_by(id=i).first_or_404()\n"
      "    q.enqueue_call(func=send, args=(u,))", [("rq", "u", "a query's .first_or_404()")]),
+    ("def v(i):\n    q.enqueue(send, db.get_or_404(User, i))",
+     [("rq", "db.get_or_404(User, i)", "a query's .get_or_404()")]),
+    ("def v(i):\n    send.delay(User.query.filter_by(id=i).first())",
+     [("celery", "User.query.filter_by(id=i).first()", "a query's .first()")]),
     # Look-alikes: an id, a name rebound to a plain value, a dict's get, another function's name.
     ("def v(i):\n    u = User.query.get(i)\n    send.delay(u.id)", []),
     ("def v(i):\n    u = User.query.get(i)\n    u = u.id\n    send.delay(u)", []),
     ("def v(d):\n    u = d.get('user')\n    send.delay(u)", []),
     ("def a(i):\n    u = User.query.get(i)\ndef b(u):\n    send.delay(u)", []),
     ("def v(i):\n    u = User.query.get(i)\n    q.enqueue(send, u.id, queue='low')", []),
+    ("def v(i):\n    q.enqueue(send, db.session.get(User, i).id)", []),
+    ("def v(d):\n    send.delay(d.get('user'))", []),
 ], ids=["constructor", "apply-async-tuple", "session-get", "signature-keyword", "current-user",
-        "enqueue-call", "id", "rebound", "dict-get", "other-function", "enqueue-id"])
+        "enqueue-call", "call-as-argument", "query-as-argument", "id", "rebound", "dict-get",
+        "other-function", "enqueue-id", "id-of-a-call", "dict-get-as-argument"])
 def test_one_snippet(source, found):
     assert passed(source) == found
 

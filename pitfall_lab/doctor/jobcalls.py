@@ -1,6 +1,7 @@
 """Calls that hand work to a job queue (rq's enqueue, Celery's delay and apply_async), read from
 the source, and the arguments among them that are evidently model instances: a name bound in
-the same function to a model's constructor or a query's one result, or ``current_user``."""
+the same function to a model's constructor or a query's one result, such a call given as the
+argument itself (``enqueue(f, db.get_or_404(User, id))``), or ``current_user``."""
 from __future__ import annotations
 
 import ast
@@ -61,7 +62,9 @@ def _binding(value, models: set[str]) -> str | None:
     if len(chain) == 1 and chain[0] in models:
         return f"{chain[0]}(...)"
     last = chain[-1]
-    through_orm = "query" in chain or "session" in chain or chain[0] in models
+    model_first = bool(value.args) and isinstance(value.args[0], ast.Name) and \
+        value.args[0].id in models  # db.get_or_404(User, 1), session.get(User, 1)
+    through_orm = "query" in chain or "session" in chain or chain[0] in models or model_first
     if through_orm and (last in _ONE_RESULT or (last == "get" and value.args)):
         return f"a query's .{last}()"
     return None
@@ -130,11 +133,12 @@ def model_arguments(trees) -> list[ModelArgument]:
                     queue, text, args = queued
                     for arg in args:
                         name = arg.id if isinstance(arg, ast.Name) else None
-                        how = bound.get(name) if name else None
+                        how = bound.get(name) if name else _binding(arg, models)
                         if name == "current_user":
                             how = "current_user"
                         if how:
-                            found.append(ModelArgument(rel, node.lineno, text, name, how, queue))
+                            found.append(ModelArgument(rel, node.lineno, text,
+                                                       name or ast.unparse(arg), how, queue))
     return sorted(set(found), key=lambda f: (f.path, f.line, f.argument))
 
 
