@@ -156,7 +156,7 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_report_teststatus(report, config):
-    if report.failed and dict(report.user_properties).get("harness"):
+    if report.failed and dict(getattr(report, "user_properties", ())).get("harness"):
         return "error", "E", "ERROR"
 
 
