@@ -73,6 +73,7 @@ def test_a_good_file_loads(lab):
     (lambda t: t.replace('id = "demo"', 'id = "other"'), "demo.toml: id: 'other' differs from the file name"),
     (lambda t: t.replace("[[repros]]", "[[repros"), "demo.toml: not valid TOML"),
     (lambda t: t.replace('[[symptoms]]\ncase = "run"\ntext = "RuntimeError: boom"\n', ""), "demo.toml: symptoms: must be one or more"),
+    (lambda t: t.replace('summary = "works"', 'repros = ["other"]\nsummary = "works"'), "demo.toml: fixes[0].repros: no repro named 'other'"),
 ])
 def test_a_broken_file_fails_in_one_line_naming_the_field(lab, edit, message):
     with pytest.raises(scenario.MetadataError) as caught:
@@ -152,3 +153,20 @@ def test_the_texts_declared_not_affected_depend_on_the_parameters_too(lab):
     assert s.unaffected_texts(server="gunicorn", variant="repro") == {"200 ok"}
     assert s.unaffected_texts(server="uwsgi", variant="repro") == set()
     assert s.unaffected_texts(server="gunicorn", variant="fix") == set()
+
+
+def test_a_fix_may_answer_some_repros_and_every_repro_needs_one(lab, tmp_path):
+    for folder in ("repros/demo/first", "repros/demo/second", "fixes/demo/one", "fixes/demo/all"):
+        (tmp_path / folder).mkdir()
+    two = GOOD.replace('[[repros]]\nsummary = "fails"',
+                       '[[repros]]\nname = "first"\nsummary = "fails"\n\n'
+                       '[[repros]]\nname = "second"\nsummary = "fails too"')
+    fixes = two.replace('[[fixes]]\nsummary = "works"',
+                        '[[fixes]]\nname = "one"\nrepros = ["second"]\nsummary = "works"\n\n'
+                        '[[fixes]]\nname = "all"\nsummary = "works too"')
+    s = scenario.load_file(lab(fixes))
+    assert [str(s.fix_for(r)) for r in s.repros] == ["fix-all", "fix-one"]
+    with pytest.raises(scenario.MetadataError) as caught:
+        scenario.load_file(lab(fixes.replace('[[fixes]]\nname = "all"\n',
+                                             '[[fixes]]\nname = "all"\nrepros = ["second"]\n')))
+    assert str(caught.value).endswith("fixes[0].repros: no fix answers the repro 'first'")

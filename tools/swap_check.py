@@ -1,7 +1,8 @@
 """Check that a scenario's tests check behaviour, not file names.
 
-Copies the lab, puts the first repro's code in every fix folder and the first fix's code in every
-repro folder, runs the scenario's tests there, and requires every one of them to fail, except a
+Copies the lab, puts in every repro folder the code of the first fix that answers it, and in every
+fix folder the code of the first repro it answers (a fix answers every repro unless its metadata
+names the ones it does), runs the scenario's tests there, and requires every one of them to fail, except a
 test that observed what the metadata declares not affected on the installed versions (or for
 that test's server): there the repro's code and the fix's behave alike, as declared.
 
@@ -24,12 +25,13 @@ def swapped_copy(s: scenario.Scenario, dest: Path) -> None:
     for name in ("scenarios", "repros", "fixes", "tests", "conftest.py", "pyproject.toml"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / name)
-    repro, fix = s.repros[0].path, s.fixes[0].path
-    for variants, source in ((s.fixes, repro), (s.repros, fix)):
-        for v in variants:
-            target = dest / v.path.relative_to(ROOT)
-            shutil.rmtree(target)
-            shutil.copytree(source, target)
+    sources = {r: s.fix_for(r).path for r in s.repros}
+    sources |= {f: next(r for r in s.repros if not f.answers or r.name in f.answers).path
+                for f in s.fixes}
+    for v, source in sources.items():
+        target = dest / v.path.relative_to(ROOT)
+        shutil.rmtree(target)
+        shutil.copytree(source, target)
 
 
 def check(sid: str) -> bool:
@@ -54,11 +56,12 @@ def check(sid: str) -> bool:
 
 def declared_alike(s: scenario.Scenario, row: dict) -> bool:
     """The test observed a text that the metadata declares not affected for the code it ran
-    (a repro test runs the first fix's code, which behaves as declared for its own repro; a fix
-    test runs the first repro's code) with the test's other parameters."""
+    (a repro test runs its fix's code, which behaves as declared for its own repro; a fix test
+    runs its repro's code) with the test's other parameters."""
     params = dict(row.get("params") or {})
-    if s.variant(row["variant"]).kind == "fix":
-        params["variant"] = str(s.repros[0])
+    v = s.variant(row["variant"])
+    if v.kind == "fix":
+        params["variant"] = str(next(r for r in s.repros if not v.answers or r.name in v.answers))
     return row["observed"] in s.unaffected_texts(**params)
 
 

@@ -162,6 +162,9 @@ class Variant:
     name: str  # "" when the scenario has a single repro or a single fix
     path: Path
     summary: str
+    # A fix: the names of the repros it answers, when it answers only some of them ([[fixes]]
+    # repros; every repro when empty).
+    answers: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.kind}-{self.name}" if self.name else self.kind
@@ -206,6 +209,10 @@ class Scenario:
     @property
     def variants(self) -> tuple[Variant, ...]:
         return self.repros + self.fixes
+
+    def fix_for(self, repro: Variant) -> Variant:
+        """The first fix that answers ``repro``."""
+        return next(f for f in self.fixes if not f.answers or repro.name in f.answers)
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -300,20 +307,29 @@ class _Fields:
             self.fail(extra[0], "unknown field")
 
 
-def _variants(sid: str, kind: str, fields: list[_Fields]) -> tuple[Variant, ...]:
+def _variants(sid: str, kind: str, fields: list[_Fields],
+              repros: tuple[Variant, ...] = ()) -> tuple[Variant, ...]:
     many = len(fields) > 1
     out: list[Variant] = []
     for f in fields:
-        f.only({"name", "summary"})
+        f.only({"name", "summary"} | ({"repros"} if kind == "fix" else set()))
         name = f.str("name", default="", pattern=re.compile(r"^([a-z][a-z0-9_]*)?$"))
         if many and not name:
             f.fail("name", f"required when a scenario has several {kind}es")
         path = ROOT / ("repros" if kind == "repro" else "fixes") / sid / name
         if not path.is_dir():
             f.fail("name", f"no directory {path.relative_to(ROOT)}")
-        out.append(Variant(sid, kind, name, path, f.str("summary")))
+        answers = f.strs("repros", required=False) if kind == "fix" else ()
+        unknown = set(answers) - {r.name for r in repros}
+        if unknown:
+            f.fail("repros", f"no repro named {sorted(unknown)[0]!r}")
+        out.append(Variant(sid, kind, name, path, f.str("summary"), answers))
     if len({v.name for v in out}) != len(out):
         fields[0].fail("name", f"duplicate {kind} names")
+    if kind == "fix":
+        for r in repros:
+            if not any(not v.answers or r.name in v.answers for v in out):
+                fields[0].fail("repros", f"no fix answers the repro {r.name!r}")
     return tuple(out)
 
 
@@ -491,8 +507,8 @@ def _parse(path: Path) -> Scenario:
         sources=sources,
         root_cause=f.str("root_cause"),
         symptoms=tuple(_symptom(s) for s in f.tables("symptoms")),
-        repros=_variants(sid, "repro", f.tables("repros")),
-        fixes=_variants(sid, "fix", f.tables("fixes")),
+        repros=(repros := _variants(sid, "repro", f.tables("repros"))),
+        fixes=_variants(sid, "fix", f.tables("fixes"), repros),
         catches=f.strs("catches", required=False),
         references=f.strs("references"),
         servers=servers,
