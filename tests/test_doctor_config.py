@@ -43,6 +43,57 @@ def test_a_factory_is_any_function_that_initialises_the_extension():
     assert "build" in config._factories(trees)
 
 
+def unowned(files: dict[str, str]) -> list[str]:
+    trees = [(rel, ast.parse(source)) for rel, source in files.items()]
+    return config.Extensions(trees).never_initialised()
+
+
+FACTORY = {
+    "app/__init__.py": "from .extensions import db, migrate\n"
+                       "def create_app():\n    app = Flask(__name__)\n    db.init_app(app)\n"
+                       "    migrate.init_app(app, db)\n    return app\n",
+    "app/extensions.py": "db = SQLAlchemy()\nmigrate = Migrate()\n",
+    "app/models.py": "from .extensions import db\nclass User(db.Model):\n    pass\n",
+}
+
+
+@pytest.mark.parametrize("files, found", [
+    (FACTORY, []),
+    ({**FACTORY, "app/__init__.py": FACTORY["app/__init__.py"].replace(
+        "    migrate.init_app(app, db)\n", "")},
+     ["app/extensions.py:2: migrate = Migrate() is never given an app and a db "
+      "(migrate.init_app(app, db)): flask db is not registered"]),
+    # The module imported, the object reached through it.
+    ({"app.py": "import extensions\napp = Flask(__name__)\nextensions.db.init_app(app)\n"
+                "extensions.migrate.init_app(app, extensions.db)\n",
+      "extensions.py": "db = SQLAlchemy()\nmigrate = Migrate()\n"}, []),
+    # Flask-Migrate initialises only when given both.
+    ({"app.py": "app = Flask(__name__)\ndb = SQLAlchemy(app)\nmigrate = Migrate(app)\n"},
+     ["app.py:3: migrate = Migrate(app) is never given an app and a db "
+      "(migrate.init_app(app, db)): flask db is not registered"]),
+    ({"app.py": "app = Flask(__name__)\ndb = SQLAlchemy(app)\nmigrate = Migrate(app, db)\n"},
+     []),
+    # Two instances, each on its own app (S05's look), or one never initialised but alone.
+    ({"a.py": "db = SQLAlchemy(app_a)\nclass A(db.Model): pass\n",
+      "b.py": "db = SQLAlchemy(app_b)\nclass B(db.Model): pass\n"}, []),
+    ({"a.py": "db = SQLAlchemy()\nclass A(db.Model): pass\n"}, []),
+    ({"app.py": "from flask_sqlalchemy import SQLAlchemy\nfrom models import User\n"
+                "db = SQLAlchemy(app)\n",
+      "models.py": "db = SQLAlchemy()\nclass User(db.Model): pass\n"},
+     ["models.py:1: db = SQLAlchemy() declares User and no app initialises it "
+      "(the app's instance: app.py:3)"]),
+    # A test's own instance is the test's business.
+    ({"app.py": "db = SQLAlchemy(app)\n",
+      "tests/test_models.py": "db = SQLAlchemy()\nclass T(db.Model): pass\n"}, []),
+], ids=["factory", "factory-without-migrate", "module-attribute", "migrate-app-only",
+        "migrate-app-db", "two-apps", "one-instance", "models-instance", "test-instance"])
+def test_extension_objects_no_app_initialises(files, found):
+    assert unowned(files) == found
+
+
+ALWAYS = ("repro-second_instance", "repro-migrate_never_initialised")
+
+
 @pytest.mark.skipif(observe.unsupported() is not None, reason=str(observe.unsupported()))
 @pytest.mark.parametrize("variant", S.variants, ids=str)
 def test_the_verdict_on_each_variant(variant):
@@ -52,6 +103,9 @@ def test_the_verdict_on_each_variant(variant):
     if variant.kind == "fix":
         assert result.verdict == "not found", result.message
         assert result.message.startswith("no SQLALCHEMY_* setting"), result.message
+    elif str(variant) in ALWAYS:  # wrong on every version
+        assert result.verdict == "found", result.message
+        assert result.message == "1 extension object(s) no app initialises"
     elif S.affected("start the app"):  # Flask-SQLAlchemy 3
         assert result.verdict == "found", result.message
         assert "never reads" in result.message

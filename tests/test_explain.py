@@ -272,7 +272,7 @@ def test_json_has_the_documented_shape():
     assert set(data) == {"format", "answer", "input_lines", "context", "error", "matches",
                          "undecided", "first_check", "ruled_out"}
     assert [(m["rank"], m["code"], m["tie"]) for m in data["matches"]] == [
-        (1, "S04", ["S05"]), (1, "S05", ["S04"])]
+        (1, "S04", ["S05", "S28"]), (1, "S05", ["S04", "S28"]), (1, "S28", ["S04", "S05"])]
     assert set(data["matches"][0]["parts"]) == {"message", "type", "code", "context"}
     assert data["matches"][0]["evidence"][0]["source"] == "measured"
     assert data["matches"][1]["confirm"] == "pitfall-lab doctor PROJECT (check S05-shared-base)"
