@@ -112,3 +112,14 @@ def test_the_verdict_on_each_variant(variant):
     else:
         assert result.verdict == "not found", result.message
         assert "still reads; on flask-sqlalchemy>=3 they are ignored" in result.message
+
+
+def test_objects_are_not_followed_past_a_file_that_does_not_parse(tmp_path):
+    from pitfall_lab import doctor
+
+    (tmp_path / "extensions.py").write_text("db = SQLAlchemy()\nmigrate = Migrate()\n")
+    # A template's placeholder: the init_app calls in this file cannot be seen.
+    (tmp_path / "app.py").write_text("from {{name}}.extensions import db, migrate\n")
+    (result,) = [r for r in doctor.examine(tmp_path).results if r.check.scenario == S.id]
+    assert (result.verdict, result.message.rsplit(", and ", 1)[1]) == (
+        "not found", "extension objects not followed: 1 file(s) do not parse (app.py)")

@@ -160,12 +160,22 @@ class Extensions:
 
     def resolve(self, module: str, name: str, depth: int = 4):
         """The extension object ``name`` is in ``module``, following imports of the project."""
+        module = self.module_named(module)
         if (module, name) in self.made:
             return module, name
         source = self.imports.get(module, {}).get(name)
         if source and depth:
             return self.resolve(*source, depth=depth - 1)
         return None
+
+    def module_named(self, imported: str) -> str:
+        """The project's module an import names: the same dotted name, or the one module whose
+        name ends with it (the package sits in a folder of the project, which is on sys.path
+        when the app runs: myapp/myapp/extensions.py is ``myapp.extensions``)."""
+        if imported in self.imports:
+            return imported
+        ending = [m for m in self.imports if m.endswith("." + imported)]
+        return ending[0] if len(ending) == 1 else imported
 
     def resolve_expr(self, module: str, node):
         """``db`` or ``extensions.db``, as the object it is."""
@@ -209,12 +219,17 @@ def late_configuration(seen: Seen, late: Check) -> list[Result]:
     factories = _factories(trees)
     found = [f"{rel}:{line}: {key} set after {what} at {rel}:{at}"
              for rel, tree in trees for line, key, at, what in late_settings(tree, factories)]
-    unowned = Extensions(trees).never_initialised()
+    # An init_app call in a file that does not parse would go unseen.
+    unparsed = sorted(set(seen.project.sources) - {rel for rel, _ in trees})
+    unowned = [] if unparsed else Extensions(trees).never_initialised()
     version = f"Flask-SQLAlchemy {scenario.installed('flask-sqlalchemy')}"
     if not found and not unowned:
+        objects = (f"extension objects not followed: {len(unparsed)} file(s) do not parse "
+                   f"({unparsed[0]})" if unparsed else
+                   "no SQLAlchemy() or Migrate() that no app initialises")
         return [Result(late, NOT_FOUND, "no SQLALCHEMY_* setting given to an app after "
-                                        "SQLAlchemy(app), init_app or its factory, and no "
-                                        "SQLAlchemy() or Migrate() that no app initialises")]
+                                        "SQLAlchemy(app), init_app or its factory, and "
+                                        + objects)]
     ignores = [sym for sym in s.symptoms
                if sym.case in LATE_CASES and sym.affected and sym.applies()]
     if found and not ignores:
