@@ -123,7 +123,7 @@ def test_the_doctor_names_each_refused_connection_and_the_checks_go_on():
     assert output.network_line(report) == (
         "network: loopback only (the probes refuse every other connection); refused a "
         "connection to 192.0.2.1:8125 at app.py:13 (importing each module on its own, loading "
-        "app.py); refused a connection to cache.invalid:6379 at scripts/sync_cache.py:8 "
+        "app.py, loading app.py with a host's DATABASE_URL); refused a connection to cache.invalid:6379 at scripts/sync_cache.py:8 "
         "(python scripts/sync_cache.py)")
     assert [r.check.code for r in report.found] == ["S09"]
     data = output.as_json(report)

@@ -91,18 +91,23 @@ def _dialect(url: str) -> str:
 # The variables an app that demands one reads its URL from (alysivji/flask-rq-example reads
 # DATABASE_URI).
 URL_VARIABLES = ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", "DATABASE_URI")
+# DATABASE_URL in the form a host hands it out, for the hosturl probe: loopback, a port nothing
+# listens on, and never connected to (the probe redirects every engine to the throwaway one).
+HOST_URL = "postgres://doctor:doctor@127.0.0.1:9/host_url"
 
 
 def _probe(copy: Path, db: str, args: list[str], timeout: float = 60,
-           url_env: bool = True, base: dict[str, str] | None = None) -> dict:
+           url_env: bool = True, base: dict[str, str] | None = None,
+           over: dict[str, str] | None = None) -> dict:
     """Run the probe in the user's environment (what is exported, with ``base``: what .env and
     .flaskenv add); with ``url_env``, DATABASE_URL (and SQLALCHEMY_DATABASE_URI) name the
-    throwaway database too, for apps that read their URL from there."""
+    throwaway database too, for apps that read their URL from there; ``over`` last."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
         path = Path(out.name)
     env = {**(base or {}), "PITFALL_LAB_DOCTOR_DB": db}
     if url_env:
         env.update(dict.fromkeys(URL_VARIABLES, db))
+    env.update(over or {})
     try:
         result = procs.python("-m", "pitfall_lab.doctor.probe", str(path), *args, cwd=copy,
                               timeout=timeout, env=env, inherit=True)
@@ -174,19 +179,23 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
                 if "imports" in probes else None
             running = {name: pool.submit(_run, copy, fresh(), command, url_env, base)
                        for name, command in runs.items()}
+            hosting = pool.submit(_hosted, copy, fresh(), used.target, base) \
+                if "hosturl" in probes and used and not failure and _names_url(project) \
+                else None
             imports, budget = importing.result() if importing else ({}, None)
+            hosted = hosting.result() if hosting else None
             scripts = {name: future.result() for name, future in running.items()}
             handed = fresh.handed
         refused = netguard.read(str(refusals))
-        load, imports, scripts, failure, refused = _stable(
-            (load, imports, scripts, failure, refused), handed, copy, Path(tmp))
+        load, imports, scripts, failure, refused, hosted = _stable(
+            (load, imports, scripts, failure, refused, hosted), handed, copy, Path(tmp))
 
     def dialect_of(url: str) -> str:  # the app's own URL, or a throwaway one we gave it
         return _dialect(dburi or ("sqlite" if THROWAWAY in url else url))
     if failure:
         load = {"engines": [], "statements": [], "instances": [], "forks": [],
                 "error": failure}
-    seen = registry.Seen(project, load, imports, scripts, dialect_of, budget)
+    seen = registry.Seen(project, load, imports, scripts, dialect_of, budget, hosted)
     missing = {"load": f"the app did not load ({failure['cause']})"} if failure else None
     results = registry.run(seen, select, missing)
     where = (dburi and _hide(dburi)) or "a temporary SQLite file per probe"
@@ -242,6 +251,25 @@ def _load(copy: Path, db: str, target: str, url_env: bool, base: dict[str, str])
         return {"error": {"type": "timeout", "at": None, "chain": [],
                           "line": f"loading the app did not end in {LOAD_TIMEOUT:g} s"},
                 "engines": [], "statements": [], "instances": [], "forks": []}
+
+
+def _names_url(project: proj.Project) -> bool:
+    """The project's code or configuration names DATABASE_URL (any case: a settings class's
+    database_url field reads it too)."""
+    return any("database_url" in text.lower()
+               for text in [*project.sources.values(), *project.configs.values()])
+
+
+def _hosted(copy: Path, db: str, target: str, base: dict[str, str]) -> dict:
+    """The app loaded with DATABASE_URL as a host hands it out, and its engines made: which URL
+    each engine then asks for (the others still name the throwaway database)."""
+    try:
+        return _probe(copy, db, ["hosturl", target], timeout=LOAD_TIMEOUT, url_env=True,
+                      base=base, over={"DATABASE_URL": HOST_URL})
+    except TimeoutError:
+        return {"error": {"type": "timeout", "at": None, "chain": [],
+                          "line": f"loading the app did not end in {LOAD_TIMEOUT:g} s"},
+                "engines": []}
 
 
 def _failure(load: dict | None, used, tried: list[str], project, app: str | None) -> dict | None:

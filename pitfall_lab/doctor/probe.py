@@ -197,8 +197,23 @@ def load(app_path: str | None) -> None:
             return
         report["error"] = {"type": "NoAppException", "line": said, "missing": True,
                            "text": _relative(str(exc)), "at": None, "chain": []}
-        return
+        return None
     report["app"] = {"name": app.import_name, "debug": bool(app.debug)}
+    return app
+
+
+def engines(app) -> None:
+    """Make the engines of every Flask-SQLAlchemy instance on the app: version 3 made them in
+    init_app; version 2 makes them on first use, which this is."""
+    state = app.extensions.get("sqlalchemy")
+    db = getattr(state, "db", state)  # 2.x registers a state that holds the instance
+    if db is None:
+        return
+    with app.app_context():
+        if hasattr(db, "engines"):
+            db.engines  # noqa: B018  3.x: made already
+        else:
+            db.get_engine(app)
 
 
 WORKERS = 2  # forks importing at once: the machine's two cores
@@ -347,7 +362,8 @@ def _remove(path: str) -> None:
 
 
 # What each mode runs, as the user would say it (a refused connection names it).
-DURING = {"load": "loading {}", "imports": "importing each module on its own",
+DURING = {"load": "loading {}", "hosturl": "loading {} with a host's DATABASE_URL",
+          "imports": "importing each module on its own",
           "script": "python {}", "module": "python -m {}"}
 
 
@@ -370,6 +386,10 @@ def main(argv: list[str]) -> int:
             return 0
         if mode == "load":
             load(rest[0] if rest else None)
+        elif mode == "hosturl":
+            app = load(rest[0] if rest else None)
+            if app is not None:
+                engines(app)
         elif mode == "script":
             path = os.path.join(ROOT, rest[0])
             # `python PATH` puts the script's folder first, and not the working directory

@@ -29,6 +29,9 @@ PROBES = {
             "found; when it cannot load, the checks that need it say why, and the others run)",
     "imports": "each module of the project imported on its own, in a fresh interpreter",
     "scripts": "the scripts that cron, a Procfile or a __main__ guard runs, run as they run",
+    "hosturl": "the app loaded once more with DATABASE_URL as a host hands it out "
+               "(postgres://, on loopback; every engine is still redirected to the throwaway "
+               "database) and its Flask-SQLAlchemy engines made",
 }
 
 
@@ -74,6 +77,8 @@ class Seen:
     # The imports probe ran out of its time budget: {"done": N, "of": M, "seconds": T, "why":
     # the budget's formula}; ``imports`` then holds the N modules it imported.
     imports_budget: dict | None = None
+    # The hosturl probe's load (the engines each asked for a URL), when it ran.
+    hosted: dict | None = None
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ and the probes they need. Their titles, levels and hints are the scenarios' meta
 - ``models``: SQLAlchemy instances and their declarative bases;
 - ``jobs``: rq, its workers and its jobs;
 - ``celeryjobs``: Celery, its tasks, their arguments and its prefork pool;
-- ``engine``: the options of the app's engines;
-- ``config``: Flask-SQLAlchemy settings given to an app after the extension read them;
+- ``engine``: the options of the app's engines, and the URL they ask for given a host's
+  DATABASE_URL;
+- ``config``: Flask-SQLAlchemy settings given to an app after the extension read them, and
+  extension objects no app initialises;
 - ``sessions``: a session used again after a failed flush, before its rollback;
 - ``sqlitepaths``: relative SQLite paths and the folder they resolve in.
 

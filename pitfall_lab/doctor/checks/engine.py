@@ -1,11 +1,12 @@
 """The options of the engines the app creates; for an app that makes its engine on first use
-(Flask-SQLAlchemy 2.x), the database and the options its files configure (doctor/dburls.py)."""
+(Flask-SQLAlchemy 2.x), the database and the options its files configure (doctor/dburls.py).
+And the URL an engine asks for when DATABASE_URL is what a host hands out (the hosturl probe)."""
 from __future__ import annotations
 
 from pitfall_lab.catalogue import scenario
 from pitfall_lab.doctor import dburls
-from pitfall_lab.doctor.checks._common import (FOUND, NOT_APPLICABLE, NOT_FOUND, Check, Result,
-                                               Seen, at, register)
+from pitfall_lab.doctor.checks._common import (COULD_NOT, FOUND, NOT_APPLICABLE, NOT_FOUND,
+                                               Check, Result, Seen, at, register)
 
 SERVER_DIALECTS = {"postgresql", "mysql", "mariadb"}
 NAMES = {"postgresql": "PostgreSQL", "mysql": "MySQL", "mariadb": "MariaDB"}
@@ -84,3 +85,61 @@ def from_source(project, ping: Check, given: str = "sqlite", why: str | None = N
                                + ("" if postgres else " or pool_recycle"),
                   [f"configured: {c}" for c in servers[:5]] + [MEASURED],
                   (first.path, first.line))
+
+
+@register(needs={"load", "hosturl"}, scheme="S22")
+def host_url_scheme(seen: Seen, scheme: Check) -> list[Result]:
+    from pitfall_lab.doctor import HOST_URL
+
+    hosted = seen.hosted
+    if hosted is None:
+        return [Result(scheme, NOT_APPLICABLE, "the project never names DATABASE_URL")]
+    error = hosted.get("error")
+    if error:
+        where = f" at {error['at'][0]}:{error['at'][1]}" if error.get("at") else ""
+        return [Result(scheme, COULD_NOT, f"with DATABASE_URL={HOST_URL} the app did not load: "
+                                          f"{error['line']}{where}")]
+    host = HOST_URL.split("@", 1)[1]  # 127.0.0.1:9/host_url: the URL came from the variable
+    asked = [e for e in hosted["engines"] if host in e["url"]]
+    if not asked:
+        return [Result(scheme, NOT_FOUND, "no engine takes its URL from DATABASE_URL"
+                                          + ("" if hosted["engines"] else
+                                             " (the app made no Flask-SQLAlchemy engine)"))]
+    kept = [e for e in asked if e["url"].split(":", 1)[0].lower() == "postgres"]
+    if not kept:
+        return [Result(scheme, NOT_FOUND, f"DATABASE_URL={HOST_URL} becomes "
+                                          f"{asked[0]['url'].split('://', 1)[0]}://...")]
+    s = scenario.load(scheme.scenario)
+    engine = kept[0]
+    version = f"SQLAlchemy {scenario.installed('sqlalchemy')}"
+    evidence = [f"DATABASE_URL={HOST_URL}: engine {engine['url']}"]
+    where = at(engine["at"]) or _reads_url(seen.project)  # 2.x: made on first use, by the probe
+    if not s.affected("deploy"):
+        return [Result(scheme, NOT_FOUND, f"an engine asks for postgres://, which {version} "
+                                          "still accepts (deprecated; 1.4 removed it)",
+                       evidence, where)]
+    asks = (f"given DATABASE_URL as a host hands it out (postgres://...), an engine asks for "
+            f"postgres://, which {version} has no dialect for")
+    hosts = [f"{name} ({host})" for name, host in HOSTS.items()
+             if (seen.project.root / name).is_file()]
+    if not hosts:
+        return [Result(scheme, NOT_FOUND, f"{asks}; no host that hands one out is configured "
+                                          f"here ({', '.join(HOSTS)})", evidence, where)]
+    return [Result(scheme, FOUND, f"{asks}: {s.symptom('deploy').splitlines()[-1]}; "
+                                  f"deployed with {', '.join(hosts)}", evidence, where)]
+
+
+def _reads_url(project) -> tuple[str, int] | None:
+    """The first line of the project's code (not its tests) that names DATABASE_URL."""
+    for rel, text in sorted(project.sources.items()):
+        if dburls._is_test(rel):
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if "DATABASE_URL" in line and not line.lstrip().startswith("#"):
+                return rel, number
+    return None
+
+
+# Deployment files of hosts whose attached PostgreSQL comes as DATABASE_URL=postgres://...
+HOSTS = {"Procfile": "Heroku, Dokku", "app.json": "Heroku", "heroku.yml": "Heroku",
+         "fly.toml": "Fly.io"}
