@@ -28,7 +28,7 @@ def doctor(*args):
 
 @pytest.fixture
 def project(tmp_path):
-    """A copy of the single-file sample: S01 (error) and S09 (warning) at app.py:17."""
+    """A copy of the single-file sample: S01 (error), S09 and S30 (warnings) at app.py:17."""
     root = tmp_path / "notes"
     shutil.copytree(SAMPLES / "single_file", root)
     return root
@@ -71,8 +71,10 @@ def test_select_runs_those_checks_and_names_the_skipped(project):
 
 @pytest.mark.parametrize("level, failing", [
     ("error", ["S01-reloader-import-write"]),
-    ("warning", ["S01-reloader-import-write", "S09-import-time-write"]),
-    ("info", ["S01-reloader-import-write", "S09-import-time-write"])])
+    ("warning", ["S01-reloader-import-write", "S09-import-time-write",
+                 "S30-schema-follows-models"]),
+    ("info", ["S01-reloader-import-write", "S09-import-time-write",
+              "S30-schema-follows-models"])])
 def test_fail_level_decides_which_findings_fail_the_run(examined, level, failing):
     gated = gate.apply(examined, gate.Config(), fail_level=level)
     assert [r.check.id for r in gated.failing] == failing
@@ -85,21 +87,21 @@ def test_quiet_prints_nothing_when_nothing_is_found():
 
 
 def test_ignore_and_per_path_ignores_in_process(examined):
+    every = ["S01-reloader-import-write", "S09-import-time-write", "S30-schema-follows-models"]
     assert gated_ids(examined, '[tool.pitfall-lab]\nignore = ["S09-import-time-write"]\n') == [
-        "S01-reloader-import-write"]
+        "S01-reloader-import-write", "S30-schema-follows-models"]
     assert gated_ids(examined, '[tool.pitfall-lab]\nper-path-ignores = { "other/*.py" = '
-                               '["S01"] }\n') == ["S01-reloader-import-write",
-                                                   "S09-import-time-write"]
-    assert gated_ids(examined, "") == ["S01-reloader-import-write", "S09-import-time-write"]
+                               '["S01"] }\n') == every
+    assert gated_ids(examined, "") == every
 
 
 def test_ignore_and_per_path_ignores_silence_and_are_counted(project):
     (project / "pyproject.toml").write_text(
-        '[tool.pitfall-lab]\nignore = ["S09"]\n'
+        '[tool.pitfall-lab]\nignore = ["S09", "S30"]\n'
         'per-path-ignores = { "app*.py" = ["S01-reloader-import-write"] }\n')
     result = doctor(project)
     assert result.returncode == 0, result.stdout
-    assert "; 2 silenced" in result.stdout and "S09  found" not in result.stdout
+    assert "; 3 silenced" in result.stdout and "S09  found" not in result.stdout
     shown = doctor(project, "--show-silenced")
     assert "silenced by ignore in pyproject.toml" in shown.stdout
     assert "silenced by per-path-ignores 'app*.py' in pyproject.toml" in shown.stdout
@@ -113,7 +115,7 @@ def test_an_inline_comment_silences_the_line_it_is_on(examined):
     lines[16] += "  # pitfall-lab: ignore[S01]"  # app.py:17, where both findings point
     app.write_text("\n".join(lines) + "\n")
     try:
-        assert gated_ids(examined) == ["S09-import-time-write"]
+        assert gated_ids(examined) == ["S09-import-time-write", "S30-schema-follows-models"]
     finally:
         app.write_text(original)
 
@@ -160,7 +162,7 @@ def test_a_baseline_survives_unrelated_edits_and_catches_a_new_pitfall(project, 
     result = doctor(project, "--baseline", baseline, "--json")
     assert (result.returncode, found(result)) == (0, [])
     summary = json.loads(result.stdout)["summary"]
-    assert (summary["in_baseline"], summary["baseline_gone"]) == (2, 0)
+    assert (summary["in_baseline"], summary["baseline_gone"]) == (3, 0)
     # A second pitfall: a cron job run by path, which cannot import the app it needs.
     (project / "tools").mkdir()
     (project / "tools" / "count_notes.py").write_text(

@@ -125,7 +125,7 @@ def test_the_doctor_names_each_refused_connection_and_the_checks_go_on():
         "connection to 192.0.2.1:8125 at app.py:13 (importing each module on its own, loading "
         "app.py, loading app.py with a host's DATABASE_URL); refused a connection to cache.invalid:6379 at scripts/sync_cache.py:8 "
         "(python scripts/sync_cache.py)")
-    assert [r.check.code for r in report.found] == ["S09"]
+    assert [r.check.code for r in report.found] == ["S09", "S30"]
     data = output.as_json(report)
     assert data["refused"][1] == {"host": "cache.invalid", "port": 6379,
                                   "during": ["python scripts/sync_cache.py"],

@@ -182,20 +182,25 @@ def examine(path: str | Path, app: str | None = None, dburi: str | None = None,
             hosting = pool.submit(_hosted, copy, fresh(), used.target, base) \
                 if "hosturl" in probes and used and not failure and _names_url(project) \
                 else None
+            migrating = pool.submit(_migrated, copy, fresh(), used.target, url_env, base) \
+                if "migrations" in probes and used and not failure \
+                and proj.migrations_folder(project) else None
             imports, budget = importing.result() if importing else ({}, None)
             hosted = hosting.result() if hosting else None
+            migrated = migrating.result() if migrating else None
             scripts = {name: future.result() for name, future in running.items()}
             handed = fresh.handed
         refused = netguard.read(str(refusals))
-        load, imports, scripts, failure, refused, hosted = _stable(
-            (load, imports, scripts, failure, refused, hosted), handed, copy, Path(tmp))
+        load, imports, scripts, failure, refused, hosted, migrated = _stable(
+            (load, imports, scripts, failure, refused, hosted, migrated), handed, copy,
+            Path(tmp))
 
     def dialect_of(url: str) -> str:  # the app's own URL, or a throwaway one we gave it
         return _dialect(dburi or ("sqlite" if THROWAWAY in url else url))
     if failure:
         load = {"engines": [], "statements": [], "instances": [], "forks": [],
                 "error": failure}
-    seen = registry.Seen(project, load, imports, scripts, dialect_of, budget, hosted)
+    seen = registry.Seen(project, load, imports, scripts, dialect_of, budget, hosted, migrated)
     missing = {"load": f"the app did not load ({failure['cause']})"} if failure else None
     results = registry.run(seen, select, missing)
     where = (dburi and _hide(dburi)) or "a temporary SQLite file per probe"
@@ -270,6 +275,16 @@ def _hosted(copy: Path, db: str, target: str, base: dict[str, str]) -> dict:
         return {"error": {"type": "timeout", "at": None, "chain": [],
                           "line": f"loading the app did not end in {LOAD_TIMEOUT:g} s"},
                 "engines": []}
+
+
+def _migrated(copy: Path, db: str, target: str, url_env: bool, base: dict[str, str]) -> dict:
+    """The project's migrations run on a throwaway database, and what they left out."""
+    try:
+        return _probe(copy, db, ["migrations", target], timeout=LOAD_TIMEOUT * 2,
+                      url_env=url_env, base=base)
+    except TimeoutError:
+        return {"error": {"type": "timeout", "at": None, "chain": [],
+                          "line": f"the migrations did not end in {LOAD_TIMEOUT * 2:g} s"}}
 
 
 def _failure(load: dict | None, used, tried: list[str], project, app: str | None) -> dict | None:

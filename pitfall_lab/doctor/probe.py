@@ -362,7 +362,39 @@ def _remove(path: str) -> None:
 
 
 # What each mode runs, as the user would say it (a refused connection names it).
+def migrations(app) -> None:
+    """Run the project's migrations (flask db upgrade) on the throwaway database, then compare
+    what they made with the models (Alembic's compare_metadata): the tables and columns the
+    models map and the migrations never create."""
+    state = app.extensions.get("migrate")
+    if state is None:
+        report["migrations"] = {"skipped": "Flask-Migrate is not initialised on the app"}
+        return
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from flask_migrate import upgrade
+
+    directory = state.directory
+    db = state.db
+    with app.app_context():
+        before = len(report["statements"])
+        upgrade(directory=directory)  # exits 1 (SystemExit) with Alembic's error on stderr
+        engine = db.engine if hasattr(db, "engines") else db.get_engine(app)
+        with engine.connect() as connection:
+            diffs = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    missing = []
+    for diff in diffs:
+        for op in diff if isinstance(diff, list) else [diff]:
+            if op[0] == "add_table":
+                missing.append(f"table {op[1].name}")
+            elif op[0] == "add_column":
+                missing.append(f"column {op[2]}.{op[3].name}")
+    report["migrations"] = {"directory": directory, "missing": missing,
+                            "ran": len(report["statements"]) - before}
+
+
 DURING = {"load": "loading {}", "hosturl": "loading {} with a host's DATABASE_URL",
+          "migrations": "running the migrations of {}",
           "imports": "importing each module on its own",
           "script": "python {}", "module": "python -m {}"}
 
@@ -390,6 +422,10 @@ def main(argv: list[str]) -> int:
             app = load(rest[0] if rest else None)
             if app is not None:
                 engines(app)
+        elif mode == "migrations":
+            app = load(rest[0] if rest else None)
+            if app is not None:
+                migrations(app)
         elif mode == "script":
             path = os.path.join(ROOT, rest[0])
             # `python PATH` puts the script's folder first, and not the working directory

@@ -291,3 +291,15 @@ def worker_under_one_context(project: Project) -> str | None:
 
     found = contexts.worker_context(project)
     return found.where if found else None
+
+
+def migrations_folder(project: Project) -> str | None:
+    """The folder of the project's Alembic migrations (Flask-Migrate's: env.py with alembic.ini
+    or a versions folder beside it), or None."""
+    for rel in sorted(project.sources):
+        path = Path(rel)
+        folder = project.root / path.parent
+        if path.name == "env.py" and ((folder / "alembic.ini").is_file()
+                                      or (folder / "versions").is_dir()):
+            return str(path.parent)
+    return None

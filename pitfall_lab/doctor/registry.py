@@ -32,6 +32,8 @@ PROBES = {
     "hosturl": "the app loaded once more with DATABASE_URL as a host hands it out "
                "(postgres://, on loopback; every engine is still redirected to the throwaway "
                "database) and its Flask-SQLAlchemy engines made",
+    "migrations": "the project's Alembic migrations run (flask db upgrade) on a throwaway "
+                  "database, then what they made compared with the loaded models",
 }
 
 
@@ -79,6 +81,8 @@ class Seen:
     imports_budget: dict | None = None
     # The hosturl probe's load (the engines each asked for a URL), when it ran.
     hosted: dict | None = None
+    # The migrations probe's run ("migrations": missing tables and columns), when it ran.
+    migrated: dict | None = None
 
 
 @dataclass(frozen=True)
