@@ -199,7 +199,65 @@ def load(app_path: str | None) -> None:
                            "text": _relative(str(exc)), "at": None, "chain": []}
         return None
     report["app"] = {"name": app.import_name, "debug": bool(app.debug)}
+    report["relations"] = relations()
     return app
+
+
+def _declared(cls, key: str) -> int:
+    """The line that declares relationship ``key`` of ``cls``: in its class body, or a backref
+    of that name elsewhere in its file; the class's line when neither is found."""
+    import inspect
+    import re
+
+    lines, start = inspect.getsourcelines(cls)
+    for offset, line in enumerate(lines):
+        if re.match(rf"\s+{re.escape(key)}\s*[:=]", line):
+            return start + offset
+    with open(inspect.getsourcefile(cls)) as handle:
+        for number, line in enumerate(handle, 1):
+            if re.search(rf"backref\s*=\s*(?:[\w.]*backref\(\s*)?['\"]{re.escape(key)}['\"]",
+                         line):
+                return number
+    return start
+
+
+def relations() -> list[dict]:
+    """Every one-to-many relationship of the project's models, and what deleting its parent
+    does to the children: the ORM's delete cascade, passive_deletes, and the children's
+    foreign keys (their ondelete, whether they may be NULL). Reads the mappers; runs nothing."""
+    import inspect
+
+    import sqlalchemy.orm
+    from sqlalchemy.orm.interfaces import ONETOMANY
+
+    try:
+        sqlalchemy.orm.configure_mappers()
+    except Exception:  # noqa: BLE001  models that do not configure: the app fails on its own
+        return []
+    found = []
+    for registry in list(sys.modules["sqlalchemy.orm.mapper"]._mapper_registries):
+        for mapper in list(registry.mappers):
+            for rel in mapper.relationships:
+                if rel.direction is not ONETOMANY or rel.viewonly:
+                    continue
+                parent_table = mapper.local_table
+                fks = [fk for fk in rel.mapper.local_table.foreign_keys
+                       if fk.column.table is parent_table]
+                try:
+                    where = [_relative(inspect.getsourcefile(mapper.class_)),
+                             _declared(mapper.class_, rel.key)]
+                except (OSError, TypeError):
+                    continue  # not the project's code
+                if not os.path.isabs(where[0]) and not where[0].startswith(".."):
+                    found.append({
+                        "name": f"{mapper.class_.__name__}.{rel.key}",
+                        "child": rel.mapper.class_.__name__,
+                        "delete": bool(rel.cascade.delete), "passive": bool(rel.passive_deletes),
+                        "ondelete": [fk.ondelete for fk in fks],
+                        "columns": [f"{fk.parent.table.name}.{fk.parent.name}" for fk in fks],
+                        "nullable": [bool(fk.parent.nullable) for fk in fks],
+                        "at": where})
+    return found
 
 
 def engines(app) -> None:
