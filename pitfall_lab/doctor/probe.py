@@ -83,7 +83,8 @@ def instrument(target_url: str) -> None:
         record = {"url": asked.render_as_string(hide_password=True).replace(ROOT, "<project>"),
                   "dialect": asked.get_backend_name(), "at": user_frame(),
                   "options": {k: repr(v) for k, v in kwargs.items()
-                              if k in ("pool_pre_ping", "pool_recycle", "poolclass")},
+                              if k in ("pool_pre_ping", "pool_recycle", "poolclass", "pool_size",
+                                       "max_overflow")},
                   "connected": 0, "checked_out": 0}
         if asked.get_backend_name() != target.get_backend_name():
             kwargs.pop("connect_args", None)  # the asked driver's, not the throwaway's

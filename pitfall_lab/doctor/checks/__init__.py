@@ -15,7 +15,8 @@ and the probes they need. Their titles, levels and hints are the scenarios' meta
 - ``sessions``: a session used again after a failed flush, before its rollback;
 - ``sqlitepaths``: relative SQLite paths and the folder they resolve in;
 - ``schema``: whether the migrations (or create_all) make what the models map;
-- ``deletes``: what deleting a parent row does to its children.
+- ``deletes``: what deleting a parent row does to its children;
+- ``threads``: the app's long-lived threads and the pooled connections they keep.
 
 A new area is a new module here, imported below.
 """
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 from pitfall_lab.doctor.checks import engine, fork, imports, jobs, models, scripts  # noqa: F401
 from pitfall_lab.doctor.checks import celeryjobs, config, sessions, sqlitepaths  # noqa: F401
-from pitfall_lab.doctor.checks import deletes, schema, upgrade  # noqa: F401
+from pitfall_lab.doctor.checks import deletes, schema, threads, upgrade  # noqa: F401
 
 
 def __getattr__(name: str):
