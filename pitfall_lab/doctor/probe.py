@@ -201,6 +201,7 @@ def load(app_path: str | None) -> None:
         return None
     report["app"] = {"name": app.import_name, "debug": bool(app.debug)}
     report["relations"] = relations()
+    report["columns"] = typed_columns()
     return app
 
 
@@ -220,6 +221,47 @@ def _declared(cls, key: str) -> int:
                          line):
                 return number
     return start
+
+
+def _project_mappers():
+    """(mapper, the file that declares its class, relative) for the project's own models."""
+    import inspect
+
+    import sqlalchemy.orm
+
+    try:
+        sqlalchemy.orm.configure_mappers()
+    except Exception:  # noqa: BLE001  models that do not configure: the app fails on its own
+        return
+    for registry in list(sys.modules["sqlalchemy.orm.mapper"]._mapper_registries):
+        for mapper in list(registry.mappers):
+            try:
+                path = _relative(inspect.getsourcefile(mapper.class_))
+            except (OSError, TypeError):
+                continue
+            if not os.path.isabs(path) and not path.startswith(".."):
+                yield mapper, path
+
+
+def typed_columns() -> dict[str, dict[str, str]]:
+    """Model -> {attribute: what it takes} for the columns a wrong Python value breaks: a date,
+    a time or a datetime (SQLite's types accept no text for them), a foreign key (an id, not
+    the model it points to)."""
+    import sqlalchemy
+
+    kinds = ((sqlalchemy.DateTime, "datetime"), (sqlalchemy.Date, "date"),
+             (sqlalchemy.Time, "time"))
+    found: dict[str, dict[str, str]] = {}
+    for mapper, _ in _project_mappers():
+        for prop in mapper.column_attrs:
+            column = prop.columns[0]
+            kind = "foreign key" if getattr(column, "foreign_keys", None) else None
+            typ = getattr(column.type, "impl", column.type)
+            typ = typ if isinstance(typ, sqlalchemy.types.TypeEngine) else column.type
+            kind = kind or next((k for t, k in kinds if isinstance(typ, t)), None)
+            if kind:
+                found.setdefault(mapper.class_.__name__, {})[prop.key] = kind
+    return found
 
 
 def relations() -> list[dict]:
