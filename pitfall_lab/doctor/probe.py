@@ -202,6 +202,7 @@ def load(app_path: str | None) -> None:
     report["app"] = {"name": app.import_name, "debug": bool(app.debug)}
     report["relations"] = relations()
     report["columns"] = typed_columns()
+    report["lazy"] = lazy_relationships()
     return app
 
 
@@ -261,6 +262,17 @@ def typed_columns() -> dict[str, dict[str, str]]:
             kind = kind or next((k for t, k in kinds if isinstance(typ, t)), None)
             if kind:
                 found.setdefault(mapper.class_.__name__, {})[prop.key] = kind
+    return found
+
+
+def lazy_relationships() -> dict[str, list[str]]:
+    """Model -> the relationships its instances load on first access (lazy="select", the
+    default, or "dynamic"): what needs a session after the query that loaded the instance."""
+    found: dict[str, list[str]] = {}
+    for mapper, _ in _project_mappers():
+        keys = sorted(r.key for r in mapper.relationships if r.lazy in ("select", True, "dynamic"))
+        if keys:
+            found[mapper.class_.__name__] = keys
     return found
 
 

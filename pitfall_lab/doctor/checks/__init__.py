@@ -17,7 +17,8 @@ and the probes they need. Their titles, levels and hints are the scenarios' meta
 - ``schema``: whether the migrations (or create_all) make what the models map;
 - ``deletes``: what deleting a parent row does to its children;
 - ``threads``: the app's long-lived threads and the pooled connections they keep;
-- ``params``: values of the wrong Python type for the models' typed columns.
+- ``params``: values of the wrong Python type for the models' typed columns;
+- ``detached``: model instances read after the app context that loaded them ended.
 
 A new area is a new module here, imported below.
 """
@@ -25,7 +26,8 @@ from __future__ import annotations
 
 from pitfall_lab.doctor.checks import engine, fork, imports, jobs, models, scripts  # noqa: F401
 from pitfall_lab.doctor.checks import celeryjobs, config, sessions, sqlitepaths  # noqa: F401
-from pitfall_lab.doctor.checks import deletes, params, schema, threads, upgrade  # noqa: F401
+from pitfall_lab.doctor.checks import deletes, detached, params, schema, threads  # noqa: F401
+from pitfall_lab.doctor.checks import upgrade  # noqa: F401
 
 
 def __getattr__(name: str):

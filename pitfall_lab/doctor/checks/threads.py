@@ -93,7 +93,7 @@ def _functions(trees) -> dict[str, list[tuple[str, ast.FunctionDef]]]:
     return found
 
 
-def _pushes_context(node) -> bool:
+def pushes_context(node) -> bool:
     """A with block over app.app_context(), or app.app_context().push()."""
     if isinstance(node, (ast.With, ast.AsyncWith)):
         return any(isinstance(i.context_expr, ast.Call)
@@ -116,7 +116,7 @@ def _released_per_job(loop) -> list[ast.AST]:
     out = []
 
     def visit(node):
-        if _pushes_context(node) and node is not loop:
+        if pushes_context(node) and node is not loop:
             return
         out.append(node)
         for child in ast.iter_child_nodes(node):
@@ -128,7 +128,7 @@ def _released_per_job(loop) -> list[ast.AST]:
 def kept(fn: ast.FunctionDef) -> list[tuple[int, str]]:
     """(line, how) for each connection the function's loop keeps from one job to the next."""
     out = []
-    pushed = [n for n in ast.walk(fn) if _pushes_context(n)]
+    pushed = [n for n in ast.walk(fn) if pushes_context(n)]
     in_context = [loop for n in pushed for loop in _outer_loops(n)] if any(
         isinstance(n, (ast.With, ast.AsyncWith)) for n in pushed) else []
     if any(isinstance(n, ast.Call) for n in pushed):  # push(): the rest of the function
