@@ -37,7 +37,8 @@ def test_the_verdict_on_each_variant(variant, pg):
     result = verdict(variant.path, pg)
     said = {
         "repro-session_kept": ("found", "2 long-lived thread(s) keep db.session, and with it a "
-                                        "connection, for good; the pool holds 2 + 0 overflow, "
+                                        "connection, from one job to the next; the pool holds "
+                                        "2 + 0 overflow, "
                                         "0 left for requests", ("app.py", 35)),
         "repro-connection_kept": ("found", "2 thread(s) keep a connection each for good; the "
                                            "pool holds 2 + 0 overflow: none left for requests",
@@ -65,8 +66,8 @@ def test_a_bigger_pool_does_not_excuse_a_session_nobody_ends(tmp_path, pg):
     project = edited(tmp_path, "repro-session_kept", '"pool_size": 2,', '"pool_size": 10,')
     result = verdict(project, pg)
     assert (result.verdict, result.message) == (
-        "found", "2 long-lived thread(s) keep db.session, and with it a connection, for good; "
-                 "the pool holds 10 + 0 overflow, 8 left for requests")
+        "found", "2 long-lived thread(s) keep db.session, and with it a connection, from one "
+                 "job to the next; the pool holds 10 + 0 overflow, 8 left for requests")
 
 
 def test_a_commit_after_the_last_use_gives_the_connection_back(tmp_path):
@@ -125,4 +126,12 @@ def test_an_unknown_number_of_threads_is_said(tmp_path):
                      "for _ in range(int(os.environ['MAILERS'])):")
     (found,), _ = threads.keepers(read(project))
     assert found.threads is None
-    assert str(found).endswith("(a loop's number of thread(s))")
+    assert str(found).endswith("(an unknown number of thread(s))")
+
+
+def test_threads_started_by_a_function_are_as_many_as_its_calls(tmp_path):
+    project = edited(tmp_path, "repro-session_kept",
+                     "for _ in range(MAILERS):\n    threading.Thread(",
+                     "def start_mailer():\n    threading.Thread(")
+    (found,), _ = threads.keepers(read(project))
+    assert found.threads is None

@@ -24,10 +24,10 @@ class Keeper:
     line: int  # the use or the connect() that keeps the connection
     target: str  # the thread's function
     how: str
-    threads: int | None  # how many such threads the project starts (None: a loop decides)
+    threads: int | None  # how many such threads the project starts (None: only a run knows)
 
     def __str__(self) -> str:
-        many = "a loop's number of" if self.threads is None else str(self.threads)
+        many = "an unknown number of" if self.threads is None else str(self.threads)
         return f"{self.path}:{self.line}: {self.target}() {self.how} ({many} thread(s))"
 
 
@@ -64,18 +64,21 @@ def _started(tree) -> list[tuple[str, int | None]]:
                   and any(_attr(b) == "Thread" for b in c.bases)}
     out = []
 
-    def visit(node, loops):
+    def visit(node, loops, in_function):
         if isinstance(node, ast.Call):
             name = _attr(node.func)
+            # in a function, as many threads as its calls: known only at run time
+            count = None if in_function else _count(loops, ints)
             if name == "Thread":
-                out.extend((_attr(k.value), _count(loops, ints)) for k in node.keywords
+                out.extend((_attr(k.value), count) for k in node.keywords
                            if k.arg == "target" and _attr(k.value))
             elif name in subclasses:
-                out.append((f"{name}.run", _count(loops, ints)))
+                out.append((f"{name}.run", count))
         inner = loops + [node] if isinstance(node, _LOOPS) else loops
+        nested = in_function or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         for child in ast.iter_child_nodes(node):
-            visit(child, inner)
-    visit(tree, [])
+            visit(child, inner, nested)
+    visit(tree, [], False)
     return out
 
 
@@ -215,7 +218,7 @@ def pool_keepers(seen: Seen, threads: Check) -> list[Result]:
     # each row is one connection in each of its function's threads
     holding = None if any(k.threads is None for k in found) else sum(k.threads for k in found)
     sessions = [k for k in found if "session" in k.how]
-    counted = "a loop's number of" if any(k.threads is None for k in sessions) else \
+    counted = "an unknown number of" if any(k.threads is None for k in sessions) else \
         str(sum(k.threads for k in sessions))
     pool = "the pool's size is not known (the app made no engine while loading)" \
         if size is None else f"the pool holds {size[0]} + {size[1]} overflow"
@@ -224,12 +227,13 @@ def pool_keepers(seen: Seen, threads: Check) -> list[Result]:
     first = (found[0].path, found[0].line)
     if sessions:
         return [Result(threads, FOUND, f"{counted} long-lived thread(s) keep db.session, "
-                                       "and with it a connection, for good; " + pool
+                                       "and with it a connection, from one job to the next; "
+                                       + pool
                        + ("" if left is None else f", {max(left, 0)} left for requests"),
                        lines, (sessions[0].path, sessions[0].line))]
     if left is None or left < 1:
-        return [Result(threads, FOUND, f"{holding or 'a loop of'} thread(s) keep a connection "
-                                       f"each for good; {pool}"
+        return [Result(threads, FOUND, f"{holding or 'an unknown number of'} thread(s) keep a "
+                                       f"connection each for good; {pool}"
                        + ("" if left is None else ": none left for requests"), lines, first)]
     return [Result(threads, NOT_FOUND, f"{holding} thread(s) keep a connection each on purpose, "
                                        f"and {pool}: {left} left for requests", lines, first)]
